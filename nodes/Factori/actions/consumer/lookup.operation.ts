@@ -1,0 +1,217 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+	NodeApiError,
+} from 'n8n-workflow';
+
+import { IDENTIFIER_TYPES, type IdentifierType } from '../../transport/contract';
+import { openSession } from '../../transport';
+import { DEFAULT_RETRY } from '../../transport/retry';
+import {
+	IdentifierError,
+	toWireIdentifier,
+	type HashBeforeSending,
+	type IdentifierFormat,
+} from '../../helpers/normalize';
+import type { ItemOutcome, OperationRun } from '../outcome';
+
+const showFor = { show: { resource: ['consumer'], operation: ['lookup'] } };
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Identifier Type',
+		name: 'identifierType',
+		type: 'options',
+		noDataExpression: false,
+		options: [
+			{ name: 'Email', value: 'email', description: 'An email address' },
+			{ name: 'Mobile Advertising ID', value: 'maid', description: 'An IDFA or GAID, as a UUID' },
+			{ name: 'Phone', value: 'phone', description: 'A US phone number' },
+		],
+		default: 'email',
+		description: 'What kind of identifier each item carries',
+		displayOptions: showFor,
+	},
+	{
+		displayName: 'Identifier',
+		name: 'identifier',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'e.g. {{ $json.email }}',
+		description:
+			"The email, phone or MAID to look up, usually an expression that reads it from the item. It is normalized before sending (emails lowercased, phones as +1XXXXXXXXXX, MAIDs as lowercase UUIDs).",
+		displayOptions: showFor,
+	},
+	{
+		displayName: 'Identifier Format',
+		name: 'identifierFormat',
+		type: 'options',
+		options: [
+			{ name: 'Raw Value', value: 'raw' },
+			{ name: 'SHA-256 Hash', value: 'sha256', description: '64 hex characters, of the normalized value' },
+			{ name: 'MD5 Hash', value: 'md5', description: '32 hex characters, of the normalized value' },
+		],
+		default: 'raw',
+		description: 'What the input holds: the value itself or a hash of it',
+		displayOptions: showFor,
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: showFor,
+		options: [
+			{
+				displayName: 'Hash Before Sending',
+				name: 'hashBeforeSending',
+				type: 'options',
+				options: [
+					{ name: 'None', value: 'none' },
+					{ name: 'SHA-256', value: 'sha256' },
+					{ name: 'MD5', value: 'md5' },
+				],
+				default: 'none',
+				description:
+					'Hash a raw identifier after normalizing it, so that no raw personal data leaves n8n. The output then shows the hash.',
+			},
+			{
+				displayName: 'Include Input Fields',
+				name: 'includeInputFields',
+				type: 'boolean',
+				default: false,
+				description: "Whether to keep the input item's fields beside the result",
+			},
+			{
+				displayName: 'Deduplicate',
+				name: 'deduplicate',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to look each identifier up once per run however many items carry it (saves quota)',
+			},
+			{
+				displayName: 'Max Attempts',
+				name: 'maxAttempts',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 10 },
+				// n8n's linter wants a literal here; a test holds it equal to DEFAULT_RETRY.maxAttempts.
+				default: 5,
+				description:
+					'How often one lookup is tried when Factori fails (5xx, dropped connection, time-out) before the item gets an error',
+			},
+		],
+	},
+];
+
+interface LookupOptions {
+	hashBeforeSending?: HashBeforeSending;
+	includeInputFields?: boolean;
+	deduplicate?: boolean;
+	maxAttempts?: number;
+}
+
+/** One item's request: what is sent, or why nothing can be. */
+type Request = { type: IdentifierType; value: string; options: LookupOptions } | { error: NodeOperationError };
+
+function readRequest(context: IExecuteFunctions, itemIndex: number): Request {
+	const type = context.getNodeParameter('identifierType', itemIndex) as IdentifierType;
+	const format = context.getNodeParameter('identifierFormat', itemIndex, 'raw') as IdentifierFormat;
+	const options = context.getNodeParameter('options', itemIndex, {}) as LookupOptions;
+	const raw = context.getNodeParameter('identifier', itemIndex, undefined) as unknown;
+	const fail = (message: string, description?: string) => ({
+		error: new NodeOperationError(context.getNode(), message, { itemIndex, description }),
+	});
+	if (!IDENTIFIER_TYPES.includes(type)) {
+		return fail(`Item ${itemIndex}: field 'identifierType' is '${String(type)}'; use email, phone or maid`);
+	}
+	try {
+		const value = toWireIdentifier(type, raw, format, options.hashBeforeSending ?? 'none');
+		return { type, value, options };
+	} catch (error) {
+		if (error instanceof IdentifierError) {
+			return fail(`Item ${itemIndex}: field 'identifier': ${error.message}`, `Identifier type: ${type}, format: ${format}.`);
+		}
+		return fail(`Item ${itemIndex}: field 'identifier' could not be read`);
+	}
+}
+
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	run: OperationRun,
+): Promise<ItemOutcome[]> {
+	const requests = items.map((_item, itemIndex) => readRequest(this, itemIndex));
+	const firstInvalid = requests.find((request) => 'error' in request);
+	// Stopping on the first error: refuse before spending any quota.
+	if (!run.continueOnFail && firstInvalid && 'error' in firstInvalid) return [firstInvalid];
+
+	const maxAttempts = Math.max(
+		1,
+		...requests.map((request) => ('error' in request ? 1 : (request.options.maxAttempts ?? DEFAULT_RETRY.maxAttempts))),
+	);
+	const session = await openSession(this, maxAttempts);
+	const lookups = new Map<string, Promise<ItemOutcome>>();
+	// When the node stops on errors, the failure that stopped the run is the one to report,
+	// not the cancellations it caused.
+	let stoppedBy: NodeApiError | NodeOperationError | undefined;
+
+	const lookupFor = (request: Exclude<Request, { error: NodeOperationError }>, itemIndex: number) => {
+		const key = request.options.deduplicate === false ? `#${itemIndex}` : `${request.type}\u0000${request.value}`;
+		let lookup = lookups.get(key);
+		if (!lookup) {
+			lookup = session.client.lookup(request.type, request.value, itemIndex).then(
+				(consumer): ItemOutcome => ({
+					json: { matched: consumer !== null, identifierType: request.type, identifier: request.value, consumer },
+				}),
+				(error: unknown): ItemOutcome => {
+					const nodeError = asNodeError(this, error, itemIndex);
+					if (!run.continueOnFail && !stoppedBy) {
+						stoppedBy = nodeError;
+						session.stop();
+					}
+					return { error: nodeError };
+				},
+			);
+			lookups.set(key, lookup);
+		}
+		return lookup;
+	};
+
+	const outcomes = await Promise.all(
+		requests.map(async (request, itemIndex): Promise<ItemOutcome> => {
+			if ('error' in request) return request;
+			const outcome = await lookupFor(request, itemIndex);
+			if ('error' in outcome) return { error: forItem(this, outcome.error, itemIndex) };
+			const json: IDataObject = request.options.includeInputFields
+				? { ...items[itemIndex].json, ...outcome.json }
+				: { ...outcome.json };
+			return { json };
+		}),
+	);
+	return stoppedBy ? [{ error: stoppedBy }] : outcomes;
+}
+
+function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(context.getNode(), `Item ${itemIndex}: the lookup stopped: ${message}`, { itemIndex });
+}
+
+/** A lookup shared by several items failed: each item gets the error under its own index. */
+function forItem(
+	context: IExecuteFunctions,
+	error: NodeApiError | NodeOperationError,
+	itemIndex: number,
+): NodeApiError | NodeOperationError {
+	if (error.context.itemIndex === itemIndex) return error;
+	const options = { itemIndex, description: error.description ?? undefined };
+	return error instanceof NodeApiError
+		? new NodeApiError(context.getNode(), { message: error.message }, { ...options, message: error.message, httpCode: error.httpCode ?? undefined })
+		: new NodeOperationError(context.getNode(), error.message, options);
+}

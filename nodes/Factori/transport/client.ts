@@ -1,0 +1,224 @@
+/**
+ * The one place that calls Factori for the node: every request goes through the account's
+ * pacer, through n8n's authenticated request helper (which logs in and re-logs in on 401
+ * through the credential), and through the retry policy. It alone turns Factori's status
+ * codes into results and errors.
+ */
+import {
+	NodeApiError,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import type { Account } from './account';
+import {
+	ContractError,
+	IDENTIFIER_QUERY_NAME,
+	PATHS,
+	STATUS,
+	errorMessage,
+	parseConsumer,
+	parseUsage,
+	type ConsumerRecord,
+	type IdentifierType,
+	type Usage,
+} from './contract';
+import type { Clock, Pacer } from './pacer';
+import { decide, type Outcome, type RetryPolicy } from './retry';
+
+export const CREDENTIAL_TYPE = 'factoriApi';
+
+/** A request that hangs this long counts as a dropped connection and is retried. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+interface Answer {
+	status: number;
+	body: unknown;
+	headers: Record<string, unknown>;
+}
+
+interface ErrorDetails {
+	itemIndex?: number;
+	httpCode?: string;
+	description?: string;
+}
+
+export interface ClientOptions {
+	account: Account;
+	pacer: Pacer;
+	clock: Clock;
+	retry: RetryPolicy;
+	/** Aborts waiting and sending: the execution was cancelled, or the node stops on an error. */
+	signal: AbortSignal;
+	/** Who is asking, for the pacer's fairness between executions. */
+	owner: string;
+}
+
+export class FactoriClient {
+	/** Set once Factori has said something that ends every later call of this run (402, a failed login). */
+	private stopReason?: { message: string; description?: string; httpCode?: string };
+
+	constructor(
+		private readonly context: IExecuteFunctions,
+		private readonly options: ClientOptions,
+	) {}
+
+	/** The consumer record for one identifier, or null when Factori has none. */
+	async lookup(type: IdentifierType, value: string, itemIndex: number): Promise<ConsumerRecord | null> {
+		const answer = await this.send({ url: PATHS.consumerData, qs: { [IDENTIFIER_QUERY_NAME[type]]: value } }, itemIndex);
+		if (answer.status === STATUS.noMatch) return null;
+		if (answer.status === STATUS.badRequest) {
+			throw this.error(`Factori rejected the ${type} '${value}'`, {
+				itemIndex,
+				httpCode: '400',
+				description: errorMessage(answer.body) ?? 'Factori gave no reason.',
+			});
+		}
+		return this.parsed(() => parseConsumer(answer.body), 'lookup', itemIndex);
+	}
+
+	async usage(): Promise<Usage> {
+		const answer = await this.send({ url: PATHS.usage }, 0);
+		return this.parsed(() => parseUsage(answer.body), 'usage', 0);
+	}
+
+	/** Sends one request until it has an answer worth returning, or throws a per-item error. */
+	private async send(request: { url: string; qs?: Record<string, string> }, itemIndex: number): Promise<Answer> {
+		const { pacer, clock, retry, signal, owner } = this.options;
+		for (let attempt = 1; ; attempt++) {
+			this.throwIfStopped(itemIndex);
+			const release = await pacer.acquire(owner, signal);
+			let outcome: Outcome;
+			let answer: Answer | undefined;
+			try {
+				this.throwIfStopped(itemIndex);
+				answer = await this.request(request, itemIndex);
+				outcome = answer
+					? { kind: 'response', status: answer.status, retryAfterHeader: answer.headers['retry-after'] }
+					: { kind: 'network' };
+			} finally {
+				release();
+			}
+
+			if (answer?.status === STATUS.insufficientCredits) {
+				this.stopReason = {
+					message: 'Factori says this account has no credits left',
+					description:
+						'No more lookups were sent in this run. Top up the account, then run the workflow again for the items that failed.',
+					httpCode: '402',
+				};
+				this.throwIfStopped(itemIndex);
+			}
+			const decision = decide(outcome, attempt, retry, clock.now(), Math.random);
+			if (decision.action === 'done' && answer) return this.acceptable(answer, itemIndex);
+			if (decision.action === 'giveUp' || decision.action === 'done') {
+				throw this.error(
+					answer
+						? `Factori answered ${answer.status} ${attempt} times in a row`
+						: `Factori could not be reached (${attempt} attempts)`,
+					{
+						itemIndex,
+						httpCode: answer ? String(answer.status) : undefined,
+						description: `${answer ? (errorMessage(answer.body) ?? 'No reason given.') : 'The connection was dropped or timed out.'} Try again later; the other items were not affected.`,
+					},
+				);
+			}
+			if (decision.coolOffAccount) pacer.coolOff(decision.delayMs);
+			else await clock.sleep(decision.delayMs, signal);
+		}
+	}
+
+	/** One HTTP request; undefined when no answer came (dropped connection, time-out). */
+	private async request(
+		request: { url: string; qs?: Record<string, string> },
+		itemIndex: number,
+	): Promise<Answer | undefined> {
+		const options: IHttpRequestOptions = {
+			method: 'GET',
+			url: this.options.account.baseUrl + request.url,
+			qs: request.qs,
+			json: true,
+			returnFullResponse: true,
+			timeout: REQUEST_TIMEOUT_MS,
+			// Every status comes back as an answer except 401, which n8n must see as an error
+			// so that it logs in again through the credential and resends once.
+			ignoreHttpStatusErrors: { ignore: true, except: [STATUS.unauthorized] },
+		};
+		let failure: unknown;
+		const response = await this.context.helpers.httpRequestWithAuthentication
+			.call(this.context, CREDENTIAL_TYPE, options)
+			.catch((error: unknown) => {
+				failure = error;
+				return undefined;
+			});
+		if (failure !== undefined) this.classifyFailure(failure, itemIndex);
+		if (response === undefined) return undefined;
+		const full = response as { statusCode: number; body: unknown; headers?: Record<string, unknown> };
+		return { status: full.statusCode, body: full.body, headers: full.headers ?? {} };
+	}
+
+	/**
+	 * Returns normally for a failure worth retrying (no answer came); throws for one that is
+	 * not: the login failed, or Factori refused a freshly obtained token.
+	 */
+	private classifyFailure(failure: unknown, itemIndex: number): void {
+		const cause = failure instanceof Error ? failure.cause : undefined;
+		if (cause instanceof Error && cause.name === 'LoginError') {
+			this.stopReason = { message: `Could not log in to Factori: ${cause.message}` };
+			this.throwIfStopped(itemIndex);
+		}
+		const httpCode = (failure as { httpCode?: unknown }).httpCode;
+		if (String(httpCode) === String(STATUS.unauthorized)) {
+			throw this.error('Factori refused the token even right after a fresh login', {
+				itemIndex,
+				httpCode: '401',
+				description:
+					'Check that the account is active, and that the credential\'s "Token Type" is one Factori accepts for data calls.',
+			});
+		}
+		if (httpCode && String(httpCode) !== 'null' && /^\d{3}$/.test(String(httpCode))) {
+			throw this.error(`Factori answered ${String(httpCode)}`, { itemIndex, httpCode: String(httpCode) });
+		}
+	}
+
+	private acceptable(answer: Answer, itemIndex: number): Answer {
+		const ok = [STATUS.ok, STATUS.noMatch, STATUS.badRequest] as number[];
+		if (ok.includes(answer.status)) return answer;
+		throw this.error(`Factori answered ${answer.status}`, {
+			itemIndex,
+			httpCode: String(answer.status),
+			description: errorMessage(answer.body) ?? 'Factori gave no reason.',
+		});
+	}
+
+	private parsed<T>(parse: () => T, what: string, itemIndex: number): T {
+		let problem: string | undefined;
+		let value: T | undefined;
+		try {
+			value = parse();
+		} catch (error) {
+			problem = error instanceof ContractError ? error.message : String(error);
+		}
+		if (problem !== undefined || value === undefined) {
+			throw this.error(`Factori's ${what} answer was not in the expected form`, {
+				itemIndex,
+				description: `${problem ?? 'The answer was empty'}. If this persists, Factori's API may have changed.`,
+			});
+		}
+		return value;
+	}
+
+	private throwIfStopped(itemIndex: number): void {
+		if (this.stopReason) throw this.error(this.stopReason.message, { ...this.stopReason, itemIndex });
+	}
+
+	private error(message: string, details: ErrorDetails): NodeApiError {
+		return new NodeApiError(this.context.getNode(), { message } as JsonObject, {
+			message,
+			description: details.description,
+			httpCode: details.httpCode,
+			itemIndex: details.itemIndex,
+		});
+	}
+}
