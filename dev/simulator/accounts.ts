@@ -75,9 +75,14 @@ export class Accounts {
 		return account !== undefined && account.password === password;
 	}
 
+	/**
+	 * The contract answers 403 "while the account still has its temporary password": any
+	 * login of such an account is refused with the reset hint, whatever password it tried,
+	 * since the user's own password cannot exist before the reset.
+	 */
 	login(username: string, password: string): LoginResult {
-		if (!this.passwordMatches(username, password)) return 'invalid';
-		return this.require(username).mustReset ? 'reset-required' : 'ok';
+		if (this.byName.get(username)?.mustReset) return 'reset-required';
+		return this.passwordMatches(username, password) ? 'ok' : 'invalid';
 	}
 
 	resetPassword(username: string, newPassword: string): void {

@@ -347,12 +347,12 @@ class SimulatorServer implements Simulator {
 			finish(this.faultAnswer(fault));
 		} else if (path === undefined || !TOKEN_PATHS.includes(path)) {
 			req.resume();
-			finish(this.consumerAnswer(path, req.method, query, authorization, arrivedAt));
+			finish(internalErrorAs500(() => this.consumerAnswer(path, req.method, query, authorization, arrivedAt)));
 		} else {
 			void readBody(req).then((text) => {
 				if (text === undefined) return;
 				if (text === null) finish(failure(413, 'the body is too large'));
-				else finish(this.tokenAnswer(path, req.method, text, performance.now()));
+				else finish(internalErrorAs500(() => this.tokenAnswer(path, req.method, text, performance.now())));
 			});
 		}
 	}
@@ -525,4 +525,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 	const simulator = new SimulatorServer(options);
 	await simulator.listen(options.port ?? 0);
 	return simulator;
+}
+
+/** A bug in the simulator answers 500 with its message instead of leaving the client hanging. */
+function internalErrorAs500(compute: () => Answer): Answer {
+	try {
+		return compute();
+	} catch (error) {
+		return failure(500, `simulator error: ${error instanceof Error ? error.message : String(error)}`);
+	}
 }

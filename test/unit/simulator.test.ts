@@ -92,10 +92,15 @@ describe('simulator', () => {
 			expect(errorCode(blocked.data)).toBe(PASSWORD_RESET_REQUIRED);
 			expect(errorMessage(blocked.data)).toEqual(expect.any(String));
 
-			const wrong = await api.post(PATHS.createShortToken, shortTokenBody('fresh', 'not-it'));
-			expect(wrong.status).toBe(STATUS.unauthorized);
-			expect(errorCode(wrong.data)).toBeUndefined();
-			expect(errorMessage(wrong.data)).toBe('Invalid username or password');
+			// Until the reset, the user's own password cannot exist: any login gets the reset hint.
+			const own = await api.post(PATHS.createShortToken, shortTokenBody('fresh', 'my-own-password'));
+			expect(own.status).toBe(STATUS.forbidden);
+			expect(errorCode(own.data)).toBe(PASSWORD_RESET_REQUIRED);
+
+			const unknown = await api.post(PATHS.createShortToken, shortTokenBody('nobody', 'not-it'));
+			expect(unknown.status).toBe(STATUS.unauthorized);
+			expect(errorCode(unknown.data)).toBeUndefined();
+			expect(errorMessage(unknown.data)).toBe('Invalid username or password');
 		});
 
 		test('reset_password answers 400, 401 and 200 as the contract says', async () => {

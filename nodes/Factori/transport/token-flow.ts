@@ -112,7 +112,11 @@ export async function logIn(postJson: PostJson, settings: LoginSettings): Promis
 
 	let short = await post(postJson, settings, PATHS.createShortToken, shortTokenBody(username, password), secrets);
 
-	if (short.status === STATUS.forbidden && errorCode(short.body) === PASSWORD_RESET_REQUIRED) {
+	const resetRequired = short.status === STATUS.forbidden && errorCode(short.body) === PASSWORD_RESET_REQUIRED;
+	// A server may also hide the pending reset behind a plain 401 for any password but the
+	// temporary one: with a temporary password at hand, a 401 is worth one reset too.
+	const resetWorthTrying = short.status === STATUS.unauthorized && Boolean(temporaryPassword);
+	if (resetRequired || resetWorthTrying) {
 		if (!temporaryPassword) {
 			throw new LoginError(
 				'This Factori account still has the temporary password it was issued with. Enter that password in the credential\'s "Temporary Password" field, and your own new password (at least 8 characters) in "Password": the credential resets it on first use.',
@@ -126,6 +130,12 @@ export async function logIn(postJson: PostJson, settings: LoginSettings): Promis
 			resetPasswordBody(username, temporaryPassword, password),
 			secrets,
 		);
+		if (reset.status === STATUS.unauthorized && resetWorthTrying) {
+			throw new LoginError(
+				`Factori accepted neither the password nor the temporary password for user "${username}". Check the credential's "User ID", "Password" and "Temporary Password" (clear the temporary one once the account is set up).`,
+				'badCredentials',
+			);
+		}
 		if (reset.status === STATUS.unauthorized) {
 			throw new LoginError(
 				`Factori rejected the temporary password for user "${username}". Check the "Temporary Password" field (it is the one Factori issued with the account).`,
