@@ -19,6 +19,7 @@ import {
 import { LoginCoalescer, loginKey, logIn, type LoginSettings } from '../nodes/Factori/transport/token-flow';
 
 const logins = new LoginCoalescer();
+const LOGIN_TIMEOUT_MS = 30_000;
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -119,6 +120,9 @@ export class FactoriApi implements ICredentialType {
 				json: true,
 				returnFullResponse: true,
 				ignoreHttpStatusErrors: true,
+				// Every request waiting for this login waits on it too: do not let it hang for
+				// n8n's default of five minutes.
+				timeout: LOGIN_TIMEOUT_MS,
 			})) as { statusCode: number; body: unknown };
 			return { status: response.statusCode, body: response.body };
 		};

@@ -62,6 +62,38 @@ function redact(text: string, secrets: Array<string | undefined>): string {
 	);
 }
 
+/** Node's network error codes, in words. */
+const NETWORK_FAILURES: Readonly<Record<string, string>> = {
+	ECONNREFUSED: 'the connection was refused',
+	ECONNRESET: 'the connection was closed before an answer came',
+	EPIPE: 'the connection was closed before an answer came',
+	ENOTFOUND: 'the host name could not be resolved',
+	EAI_AGAIN: 'the host name could not be resolved',
+	ETIMEDOUT: 'the connection timed out',
+	ECONNABORTED: 'no answer came in time',
+	EHOSTUNREACH: 'the host is unreachable',
+	ENETUNREACH: 'the network is unreachable',
+	EADDRNOTAVAIL: 'the address is not available',
+};
+
+/**
+ * Why no answer came, without Node's error codes: n8n's NodeApiError replaces a whole
+ * message that mentions one (ECONNREFUSED, ETIMEDOUT ...) by a generic sentence, which
+ * would drop the hint to check the Base URL.
+ */
+function networkFailure(failure: unknown, secrets: Array<string | undefined>): string {
+	const code = (failure as { code?: unknown } | undefined)?.code;
+	if (typeof code === 'string' && NETWORK_FAILURES[code]) return NETWORK_FAILURES[code];
+	// Redacted first, so that removing codes cannot leave part of a secret behind.
+	const message = redact(failure instanceof Error ? failure.message : String(failure), secrets);
+	const words = message
+		.replace(/\bgetaddrinfo\b/gi, '')
+		.replace(/\bE[A-Z_]{3,}\b/g, '')
+		.replace(/\s+/g, ' ')
+		.trim();
+	return words || 'no answer came';
+}
+
 async function post(
 	postJson: PostJson,
 	settings: LoginSettings,
@@ -72,7 +104,7 @@ async function post(
 	const url = trimBaseUrl(settings.baseUrl) + path;
 	const result = await postJson(url, body).catch((error: unknown) => ({ failure: error }));
 	if ('failure' in result) {
-		const detail = redact(result.failure instanceof Error ? result.failure.message : String(result.failure), secrets);
+		const detail = networkFailure(result.failure, secrets);
 		throw new LoginError(
 			`Could not reach Factori at ${url} (${detail}). Check the credential's Base URL and that this n8n instance can reach it.`,
 			'unreachable',
