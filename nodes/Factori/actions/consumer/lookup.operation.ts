@@ -119,14 +119,37 @@ interface LookupOptions {
 /** One item's request: what is sent, or why nothing can be. */
 type Request = { type: IdentifierType; value: string; options: LookupOptions } | { error: NodeOperationError };
 
+/** The parameters one item's lookup reads, with the value n8n gives when one is not set. */
+const ITEM_PARAMETERS = [
+	['identifierType', undefined],
+	['identifierFormat', 'raw'],
+	['options', {}],
+	['identifier', undefined],
+] as const;
+
 function readRequest(context: IExecuteFunctions, itemIndex: number): Request {
-	const type = context.getNodeParameter('identifierType', itemIndex) as IdentifierType;
-	const format = context.getNodeParameter('identifierFormat', itemIndex, 'raw') as IdentifierFormat;
-	const options = context.getNodeParameter('options', itemIndex, {}) as LookupOptions;
-	const raw = context.getNodeParameter('identifier', itemIndex, undefined) as unknown;
 	const fail = (message: string, description?: string) => ({
 		error: new NodeOperationError(context.getNode(), message, { itemIndex, description }),
 	});
+	const read: Record<string, unknown> = {};
+	for (const [name, fallback] of ITEM_PARAMETERS) {
+		try {
+			read[name] = context.getNodeParameter(name, itemIndex, fallback);
+		} catch (error) {
+			// An expression that fails for this item (e.g. it names a node that is gone) fails
+			// this item alone, like any other unusable value.
+			const reason = error instanceof Error ? error.message : String(error);
+			const description = (error as { description?: unknown } | undefined)?.description;
+			return fail(
+				`Item ${itemIndex}: field '${name}': its value could not be read: ${reason}`,
+				typeof description === 'string' ? description : undefined,
+			);
+		}
+	}
+	const type = read.identifierType as IdentifierType;
+	const format = read.identifierFormat as IdentifierFormat;
+	const options = read.options as LookupOptions;
+	const raw = read.identifier;
 	if (!IDENTIFIER_TYPES.includes(type)) {
 		return fail(`Item ${itemIndex}: field 'identifierType' is '${String(type)}'; use email, phone or maid`);
 	}
