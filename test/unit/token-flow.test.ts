@@ -4,7 +4,6 @@
  * meet and what its message tells them, and one login per account under concurrency.
  */
 import axios from 'axios';
-import net from 'node:net';
 
 import { PATHS, STATUS, authorizationHeader, tokenIn } from '../../nodes/Factori/transport/contract';
 import {
@@ -15,8 +14,8 @@ import {
 	type LoginSettings,
 	type PostJson,
 } from '../../nodes/Factori/transport/token-flow';
-import { simulatorPath, startSimulator, type Simulator } from '../../dev/simulator/server';
-import { TokenStore } from '../../dev/simulator/tokens';
+import { closedPort, trackIssuedTokens, useSimulator } from '../support/simulator-fixture';
+import { simulatorPath, type Simulator } from '../../dev/simulator/server';
 
 const SHORT = PATHS.createShortToken;
 const LONG = PATHS.createLongToken;
@@ -41,37 +40,10 @@ function transport() {
 let accountCounter = 0;
 const uniqueName = (label: string) => `${label}-${++accountCounter}`;
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as net.AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
-
 describe('token flow against the simulator', () => {
 	let sim: Simulator;
-	let issue: jest.SpiedFunction<TokenStore['issue']>;
-
-	/** Every token the simulator has handed out during the current test. */
-	const issuedTokens = () =>
-		issue.mock.results.flatMap((result) => (result.type === 'return' ? [result.value.token as string] : []));
-
-	beforeAll(async () => {
-		sim = await startSimulator();
-	});
-	afterAll(async () => {
-		await sim.stop();
-	});
-	beforeEach(() => {
-		sim.resetStats();
-		sim.clearFaults();
-		issue = jest.spyOn(TokenStore.prototype, 'issue');
-	});
-	afterEach(() => {
-		issue.mockRestore();
-	});
+	useSimulator({}, (started) => (sim = started));
+	const issuedTokens = trackIssuedTokens();
 
 	/** A fresh simulator account and the credential settings that match it. */
 	function newAccount(kind: 'temporary' | 'ready', overrides: Partial<LoginSettings> = {}): LoginSettings {

@@ -7,13 +7,12 @@
  * Logins are coalesced and accounts paced per process, keyed by base URL and user name, so
  * every test uses an account of its own.
  */
-import net from 'node:net';
 import type { ICredentialDataDecryptedObject, IHttpRequestHelper, INodeExecutionData, IRun } from 'n8n-workflow';
 
 import { FactoriApi } from '../../credentials/FactoriApi.credentials';
 import { PATHS, STATUS } from '../../nodes/Factori/transport/contract';
-import { startSimulator, type Simulator } from '../../dev/simulator/server';
-import { TokenStore } from '../../dev/simulator/tokens';
+import { type Simulator } from '../../dev/simulator/server';
+import { closedPort, trackIssuedTokens, useSimulator } from '../support/simulator-fixture';
 import { CredentialStore, errorOf, factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
 
 const SHORT = PATHS.createShortToken;
@@ -33,37 +32,11 @@ const emails = (count: number, label: string): INodeExecutionData[] =>
 
 let accountCounter = 0;
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as net.AddressInfo;
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
-
 describe('the factoriApi credential in workflows run by n8n-core', () => {
 	let sim: Simulator;
-	let issue: jest.SpiedFunction<TokenStore['issue']>;
-
-	/** Every token the simulator has handed out during the current test. */
-	const issuedTokens = () =>
-		issue.mock.results.flatMap((result) => (result.type === 'return' ? [result.value.token as string] : []));
-
-	beforeAll(async () => {
-		sim = await startSimulator();
-	});
-	afterAll(async () => {
-		await sim.stop();
-	});
-	beforeEach(() => {
-		sim.resetStats();
-		sim.clearFaults();
-		issue = jest.spyOn(TokenStore.prototype, 'issue');
-	});
-	afterEach(() => {
-		jest.restoreAllMocks();
-	});
+	useSimulator({}, (started) => (sim = started));
+	const issuedTokens = trackIssuedTokens();
+	afterEach(() => jest.restoreAllMocks());
 
 	interface Account {
 		username: string;

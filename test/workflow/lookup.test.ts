@@ -14,8 +14,9 @@ import {
 	type IRun,
 } from 'n8n-workflow';
 
-import { consumerFor, startSimulator, type Simulator } from '../../dev/simulator/server';
+import { consumerFor, type Simulator } from '../../dev/simulator/server';
 import { PATHS, ZERO_MAID, type IdentifierType } from '../../nodes/Factori/transport/contract';
+import { useSimulator } from '../support/simulator-fixture';
 import { CredentialStore, NodeTypes, errorOf, factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -75,18 +76,7 @@ const fromItems = { identifierType: '={{ $json.type }}', identifier: '={{ $json.
 let sim: Simulator;
 let accountCount = 0;
 
-beforeAll(async () => {
-	sim = await startSimulator({ latencyMs: 0 });
-});
-
-afterAll(async () => {
-	await sim.stop();
-});
-
-beforeEach(() => {
-	sim.clearFaults();
-	sim.resetStats();
-});
+useSimulator({ latencyMs: 0 }, (started) => (sim = started));
 
 /** A fresh simulator account and the credential store holding it (pacer and login cache are per user). */
 function account(): { username: string; password: string; store: CredentialStore } {

@@ -4,25 +4,15 @@
  */
 import type { IDataObject, INode, IRun } from 'n8n-workflow';
 
-import { startSimulator, type Simulator } from '../../dev/simulator/server';
+import { type Simulator } from '../../dev/simulator/server';
 import { PATHS, type Usage } from '../../nodes/Factori/transport/contract';
+import { useSimulator } from '../support/simulator-fixture';
 import { CredentialStore, errorOf, factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
 
 let sim: Simulator;
 let accountCount = 0;
 
-beforeAll(async () => {
-	sim = await startSimulator({ latencyMs: 0 });
-});
-
-afterAll(async () => {
-	await sim.stop();
-});
-
-beforeEach(() => {
-	sim.clearFaults();
-	sim.resetStats();
-});
+useSimulator({ latencyMs: 0 }, (started) => (sim = started));
 
 function account(maxLimit?: number): { username: string; password: string; store: CredentialStore } {
 	const username = `usage-user-${++accountCount}`;
