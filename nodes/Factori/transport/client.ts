@@ -24,7 +24,7 @@ import {
 	type IdentifierType,
 	type Usage,
 } from './contract';
-import type { Clock, Pacer } from './pacer';
+import type { Clock, Pacer, Release } from './pacer';
 import { decide, type Outcome, type RetryPolicy } from './retry';
 
 export const CREDENTIAL_TYPE = 'factoriApi';
@@ -55,14 +55,106 @@ export interface ClientOptions {
 	owner: string;
 }
 
+/**
+ * Many waits (pacer turns, back-off sleeps) on one run's signal with a single listener on it:
+ * one listener per wait would pile thousands onto one signal (Node warns past ten), and the
+ * run's own stop (402, a failed login) must end every wait at once too.
+ */
+class Waits {
+	private readonly open = new Set<AbortController>();
+	private reason: { value: unknown } | undefined;
+
+	constructor(signal: AbortSignal) {
+		if (signal.aborted) this.abortAll(signal.reason);
+		else signal.addEventListener('abort', () => this.abortAll(signal.reason), { once: true });
+	}
+
+	abortAll(reason: unknown): void {
+		this.reason ??= { value: reason };
+		for (const controller of this.open) controller.abort(reason);
+		this.open.clear();
+	}
+
+	async run<T>(wait: (signal: AbortSignal) => Promise<T>): Promise<T> {
+		const controller = new AbortController();
+		if (this.reason) controller.abort(this.reason.value);
+		else this.open.add(controller);
+		try {
+			return await wait(controller.signal);
+		} finally {
+			this.open.delete(controller);
+		}
+	}
+}
+
+/**
+ * Hands out turns one at a time, in order: a turn ends when its holder calls the function it
+ * was given. A waiter whose signal aborts leaves the line.
+ */
+class OneAtATime {
+	private busy = false;
+	private readonly line: Array<{ signal: AbortSignal; enter: () => void }> = [];
+	private head = 0;
+
+	turn(signal: AbortSignal): Promise<() => void> {
+		return new Promise<() => void>((resolve, reject) => {
+			if (signal.aborted) {
+				reject(signal.reason);
+				return;
+			}
+			const onAbort = () => reject(signal.reason);
+			signal.addEventListener('abort', onAbort, { once: true });
+			const enter = () => {
+				signal.removeEventListener('abort', onAbort);
+				this.busy = true;
+				let ended = false;
+				resolve(() => {
+					if (ended) return;
+					ended = true;
+					this.busy = false;
+					this.next();
+				});
+			};
+			this.line.push({ signal, enter });
+			if (!this.busy) this.next();
+		});
+	}
+
+	private next(): void {
+		while (this.head < this.line.length) {
+			const waiter = this.line[this.head];
+			this.head++;
+			if (this.head * 2 >= this.line.length && this.head >= 1024) {
+				this.line.splice(0, this.head);
+				this.head = 0;
+			}
+			if (!waiter.signal.aborted) {
+				waiter.enter();
+				return;
+			}
+		}
+	}
+}
+
 export class FactoriClient {
 	/** Set once Factori has said something that ends every later call of this run (402, a failed login). */
 	private stopReason?: { message: string; description?: string; httpCode?: string };
+	private readonly waits: Waits;
+	/**
+	 * Requests of this run leave one at a time. n8n prepares every request of the process on one
+	 * thread, a few steps each: a hundred granted together would all go through each step before
+	 * any of them left, and leave together long after their grants. The pacer counts from the
+	 * grant, so each request gets its grant when the one before it has had a turn of the event
+	 * loop to leave.
+	 */
+	private readonly launches = new OneAtATime();
 
 	constructor(
 		private readonly context: IExecuteFunctions,
 		private readonly options: ClientOptions,
-	) {}
+	) {
+		this.waits = new Waits(options.signal);
+	}
 
 	/** The consumer record for one identifier, or null when Factori has none. */
 	async lookup(type: IdentifierType, value: string, itemIndex: number): Promise<ConsumerRecord | null> {
@@ -85,15 +177,27 @@ export class FactoriClient {
 
 	/** Sends one request until it has an answer worth returning, or throws a per-item error. */
 	private async send(request: { url: string; qs?: Record<string, string> }, itemIndex: number): Promise<Answer> {
-		const { pacer, clock, retry, signal, owner } = this.options;
+		const { pacer, clock, retry, owner } = this.options;
 		for (let attempt = 1; ; attempt++) {
 			this.throwIfStopped(itemIndex);
-			const release = await pacer.acquire(owner, signal);
+			const launched = await this.wait((signal) => this.launches.turn(signal), itemIndex);
+			let release: Release | undefined;
+			try {
+				release = await this.wait((signal) => pacer.acquire(owner, signal), itemIndex);
+			} finally {
+				if (!release) launched();
+			}
+			if (this.stopReason) {
+				release('unsent');
+				launched();
+				this.throwIfStopped(itemIndex);
+			}
 			let outcome: Outcome;
 			let answer: Answer | undefined;
 			try {
-				this.throwIfStopped(itemIndex);
-				answer = await this.request(request, itemIndex);
+				const pending = this.request(request, itemIndex);
+				void clock.sleep(0).finally(launched);
+				answer = await pending;
 				outcome = answer
 					? { kind: 'response', status: answer.status, retryAfterHeader: answer.headers['retry-after'] }
 					: { kind: 'network' };
@@ -102,15 +206,16 @@ export class FactoriClient {
 			}
 
 			if (answer?.status === STATUS.insufficientCredits) {
-				this.stopReason = {
+				this.stop({
 					message: 'Factori says this account has no credits left',
 					description:
 						'No more lookups were sent in this run. Top up the account, then run the workflow again for the items that failed.',
 					httpCode: '402',
-				};
+				});
 				this.throwIfStopped(itemIndex);
 			}
-			const decision = decide(outcome, attempt, retry, clock.now(), Math.random);
+			// Wall-clock time: Retry-After may be an HTTP date; the pacer's clock is monotonic.
+			const decision = decide(outcome, attempt, retry, Date.now(), Math.random);
 			if (decision.action === 'done' && answer) return this.acceptable(answer, itemIndex);
 			if (decision.action === 'giveUp' || decision.action === 'done') {
 				throw this.error(
@@ -125,8 +230,27 @@ export class FactoriClient {
 				);
 			}
 			if (decision.coolOffAccount) pacer.coolOff(decision.delayMs);
-			else await clock.sleep(decision.delayMs, signal);
+			else await this.wait((signal) => clock.sleep(decision.delayMs, signal), itemIndex);
 		}
+	}
+
+	/** A wait that ends early when the execution is cancelled or this run stops sending. */
+	private async wait<T>(wait: (signal: AbortSignal) => Promise<T>, itemIndex: number): Promise<T> {
+		try {
+			return await this.waits.run(wait);
+		} catch (error) {
+			this.throwIfStopped(itemIndex);
+			const reason = error instanceof Error ? error.message : String(error);
+			throw this.options.signal.aborted
+				? this.error('The execution was stopped before this lookup got an answer', { itemIndex, description: reason })
+				: this.error(`The lookup could not wait for its turn: ${reason}`, { itemIndex });
+		}
+	}
+
+	/** Ends every later call of this run, and every wait for one, with this reason. */
+	private stop(reason: NonNullable<FactoriClient['stopReason']>): void {
+		this.stopReason ??= reason;
+		this.waits.abortAll(new Error(reason.message));
 	}
 
 	/** One HTTP request; undefined when no answer came (dropped connection, time-out). */
@@ -165,7 +289,7 @@ export class FactoriClient {
 	private classifyFailure(failure: unknown, itemIndex: number): void {
 		const cause = failure instanceof Error ? failure.cause : undefined;
 		if (cause instanceof Error && cause.name === 'LoginError') {
-			this.stopReason = { message: `Could not log in to Factori: ${cause.message}` };
+			this.stop({ message: `Could not log in to Factori: ${cause.message}` });
 			this.throwIfStopped(itemIndex);
 		}
 		const httpCode = (failure as { httpCode?: unknown }).httpCode;

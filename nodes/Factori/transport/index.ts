@@ -7,8 +7,13 @@ import { DEFAULT_RETRY } from './retry';
 
 export { FactoriClient } from './client';
 
-/** Real time, waiting through n8n's sleep so that a cancelled execution stops waiting. */
-const n8nClock: Clock = { now: () => Date.now(), sleep: async (ms, signal) => await sleep(ms, signal) };
+/**
+ * Real time, waiting through n8n's sleep so that a cancelled execution stops waiting. The
+ * monotonic clock: whole milliseconds (Date.now) let a slot answered within the same
+ * millisecond it was granted come free a fraction of a millisecond early, and the wall clock
+ * may be set back while a window is open.
+ */
+const n8nClock: Clock = { now: () => performance.now(), sleep: async (ms, signal) => await sleep(ms, signal) };
 
 export interface Session {
 	client: FactoriClient;

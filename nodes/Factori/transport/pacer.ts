@@ -6,22 +6,30 @@
  * the node passes one built on n8n-workflow's `sleep(ms, abortSignal)` and tests a fake one.
  *
  * How a start occupies the budget. The server counts a request in a sliding window of
- * `periodMs` when it arrives, and it arrives somewhere between the moment we start it and the
- * moment its response is back. So each start holds one of the `limit` slots until
+ * `periodMs` when it arrives, somewhere between the moment the pacer grants it and the moment
+ * its answer is back. So each start holds one of the `limit` slots until
  *
- *     min(start + periodMs + ARRIVAL_JITTER_MARGIN_MS, responseDone + periodMs)
+ *     min(answer + periodMs,  start + periodMs + ARRIVAL_JITTER_MARGIN_MS + lateness)
  *
- * - `responseDone + periodMs`: the next request on that slot starts a full period after the
- *   previous one's response, hence at least a period after the previous one's arrival,
- *   whatever the jitter. That is a hard guarantee, and for fast answers (the local simulator,
- *   zero latency on a fake clock) it costs nothing: throughput is the full limit.
- * - `start + periodMs + margin`: a slow answer does not hold its slot for its whole latency
- *   (that would cut throughput to periodMs / (periodMs + latency), 77 % at 300 ms). Past the
- *   margin the slot is freed anyway, and the guarantee becomes "two requests a period apart
- *   may differ in travel time by up to the margin". See ARRIVAL_JITTER_MARGIN_MS.
+ * - `answer + periodMs`: the arrival came before the answer, so this is always safe, and for
+ *   fast answers (the local simulator, zero latency on a fake clock) it costs nothing.
+ * - `start + periodMs + margin + lateness`: a slow answer does not hold its slot for its whole
+ *   latency (that would cut throughput to periodMs / (periodMs + latency), 77 % at 300 ms).
+ *   But a request may leave well after its grant: n8n prepares every request of a process on
+ *   one thread, so of 100 granted at once the last leaves after the other 99 were prepared
+ *   (hundreds of milliseconds on a busy machine), and the first requests of a run may log in
+ *   first. Such a delay lengthens the answer time just as it delays the arrival, while the
+ *   server's own time is in every answer: `lateness` is how much longer this answer took than
+ *   the fastest answer of the last period. It is worked out when the slot is checked, not
+ *   when the answer comes, so that the answers of a burst that all left late are measured
+ *   against the prompt ones that follow it. The slot of an answer faster than the margin is
+ *   freed a period after the answer, which absorbs any lateness.
+ * - A request still in flight holds its slot, unless even the fastest answers of the last
+ *   period took longer than a period plus the margin (the server itself is that slow), or no
+ *   answer came in the last period: then it is freed a period plus the margin after its start.
  *
- * Either way no window of `periodMs` (a start at t occupies (t - periodMs, t]) ever holds
- * more than `limit` starts.
+ * Either way no window of `periodMs` (a start at t occupies (t - periodMs, t]) ever holds more
+ * than `limit` starts.
  */
 
 /** The time source and the only way to wait. `sleep` rejects when `signal` aborts. */
@@ -44,13 +52,23 @@ export interface PacerOptions {
  * On these machines request arrivals jitter by tens of milliseconds (an evenly spaced client
  * at 95 % of 200/s landed 208 arrivals in one server second). The slot of a request whose
  * response is back within 50 ms is freed a full period after that response, which absorbs
- * any jitter. The slot of a slower request is freed a period plus 50 ms after its start, so
- * the server stays within the limit as long as two requests started a period apart differ
- * in travel time by less than 50 ms; beyond that the 429 cool-off catches the rest.
+ * any jitter. The slot of a slower request is freed a period plus 50 ms (plus its lateness,
+ * see above) after its start, so the server stays within the limit as long as the travel
+ * times of two requests started a period apart differ by less than 50 ms beyond what their
+ * answer times show; beyond that the 429 cool-off catches the rest.
  * Throughput costs: none with zero latency, latency / period below 50 ms, and at most
  * 50 / 1050 = 4.8 % for per-second limits (0.08 % for per-minute limits) at any latency.
  */
 export const ARRIVAL_JITTER_MARGIN_MS = 50;
+
+/**
+ * How a request ended, for its slot: 'answered' (the default) when it was sent, whatever came
+ * back; 'unsent' when it never left (the run stopped first), which frees its slot at once.
+ */
+export type ReleaseNote = 'answered' | 'unsent';
+
+/** Ends a start; call it once the request is done. Later calls change nothing. */
+export type Release = (note?: ReleaseNote) => void;
 
 /**
  * The latency up to which the default `maxInFlight` still reaches the full rate: by Little's
@@ -102,9 +120,34 @@ class Queue<T> {
 	}
 }
 
+/**
+ * The fastest answer time among the answers of the last period (a monotonic queue: O(1)
+ * amortized per answer).
+ */
+class RecentAnswers {
+	private entries: Array<{ at: number; took: number }> = [];
+	private head = 0;
+
+	/** Infinity when no answer came in the period before `now`. */
+	fastest(now: number, periodMs: number): number {
+		while (this.head < this.entries.length && this.entries[this.head].at <= now - periodMs) this.head++;
+		if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+			this.entries = this.entries.slice(this.head);
+			this.head = 0;
+		}
+		return this.head < this.entries.length ? this.entries[this.head].took : Infinity;
+	}
+
+	add(at: number, took: number): void {
+		while (this.entries.length > this.head && this.entries[this.entries.length - 1].took >= took) this.entries.pop();
+		this.entries.push({ at, took });
+	}
+}
+
 interface Start {
 	at: number;
-	releasedAt?: number;
+	/** When it was answered; its slot frees `periodMs` after this, less the shared shift. */
+	answeredAt?: number;
 	/** Still holds a slot. */
 	live: boolean;
 }
@@ -112,7 +155,7 @@ interface Start {
 interface Waiter {
 	owner: string;
 	settled: boolean;
-	resolve: (release: () => void) => void;
+	resolve: (release: Release) => void;
 	reject: (reason: unknown) => void;
 	signal?: AbortSignal;
 	onAbort?: () => void;
@@ -146,10 +189,11 @@ function settingsFrom(options: PacerOptions): Settings {
 export class Pacer {
 	private settings: Settings;
 
-	/** Starts that may still hold a slot, in start order: slot freed at `at + period + margin`. */
-	private readonly byStart = new Queue<Start>();
-	/** Starts answered within the margin, in release order: slot freed at `releasedAt + period`. */
-	private readonly byRelease = new Queue<Start>();
+	/** Starts not answered yet, in start order (answered and freed ones leave from the front). */
+	private readonly flying = new Queue<Start>();
+	/** Answered starts that may still hold a slot, in answer order: the first to free is first. */
+	private readonly answered = new Queue<Start>();
+	private readonly answerTimes = new RecentAnswers();
 	private occupied = 0;
 	private inFlight = 0;
 	private pausedUntil = -Infinity;
@@ -178,13 +222,14 @@ export class Pacer {
 
 	/**
 	 * Resolves when this caller may start one request; returns a release() to call when the
-	 * response is done (or the request failed). Rejects with the signal's reason if the signal
-	 * aborts while waiting; a cancelled waiter takes no slot. `owner` identifies an execution:
-	 * owners are served round-robin, so a big batch does not starve a small one.
+	 * response is done, or the request failed or was never sent (see ReleaseNote). Rejects with
+	 * the signal's reason if the signal aborts while waiting; a cancelled waiter takes no slot.
+	 * `owner` identifies an execution: owners are served round-robin, so a big batch does not
+	 * starve a small one.
 	 */
-	acquire(owner: string, signal?: AbortSignal): Promise<() => void> {
+	acquire(owner: string, signal?: AbortSignal): Promise<Release> {
 		if (signal?.aborted) return Promise.reject(signal.reason);
-		return new Promise<() => void>((resolve, reject) => {
+		return new Promise<Release>((resolve, reject) => {
 			const waiter: Waiter = { owner, settled: false, resolve, reject, signal };
 			if (signal) {
 				waiter.onAbort = () => this.cancel(waiter);
@@ -228,19 +273,48 @@ export class Pacer {
 		this.kick();
 	}
 
-	/** Frees slots that have run out; afterwards both queues' fronts are live. */
+	/** Frees slots that have run out; afterwards both queues' fronts are live and unsettled. */
 	private prune(now: number): void {
 		const { periodMs } = this.settings;
-		for (let start = this.byStart.peek(); start; start = this.byStart.peek()) {
-			if (start.live && start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS > now) break;
-			this.byStart.shift();
+		const shift = this.shift(now);
+		for (let start = this.answered.peek(); start; start = this.answered.peek()) {
+			if (start.live && (start.answeredAt as number) + periodMs - shift > now) break;
+			this.answered.shift();
 			this.free(start);
 		}
-		for (let start = this.byRelease.peek(); start; start = this.byRelease.peek()) {
-			if (start.live && (start.releasedAt as number) + periodMs > now) break;
-			this.byRelease.shift();
+		this.dropAnsweredFlying();
+		if (!this.inFlightSlotsExpire(now)) return;
+		for (let start = this.flying.peek(); start; start = this.flying.peek()) {
+			if (start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS > now) break;
+			this.flying.shift();
 			this.free(start);
+			this.dropAnsweredFlying();
 		}
+	}
+
+	private dropAnsweredFlying(): void {
+		for (let start = this.flying.peek(); start && (start.answeredAt !== undefined || !start.live); start = this.flying.peek()) {
+			this.flying.shift();
+		}
+	}
+
+	/**
+	 * How much earlier than a period after its answer every answered slot frees: the fastest
+	 * recent answer time, less the margin. Every answered slot that is still live was answered
+	 * within the last period, so its own time is among those, and its lateness is not negative.
+	 */
+	private shift(now: number): number {
+		const fastest = this.answerTimes.fastest(now, this.settings.periodMs);
+		return Number.isFinite(fastest) ? Math.max(0, fastest - ARRIVAL_JITTER_MARGIN_MS) : 0;
+	}
+
+	/**
+	 * Whether a request still in flight may give its slot up a period plus the margin after its
+	 * start: only when no answer tells how long the server takes now, or when even the fastest
+	 * recent answers take longer than that (the wait is the server's, not ours).
+	 */
+	private inFlightSlotsExpire(now: number): boolean {
+		return this.answerTimes.fastest(now, this.settings.periodMs) >= this.settings.periodMs + ARRIVAL_JITTER_MARGIN_MS;
 	}
 
 	private free(start: Start): void {
@@ -252,38 +326,33 @@ export class Pacer {
 	/** When the next start may happen: now or later, or Infinity until a release. */
 	private nextStartAt(now: number): number {
 		this.prune(now);
-		const { limit, periodMs, maxInFlight } = this.settings;
+		const { limit, maxInFlight } = this.settings;
 		if (this.inFlight >= maxInFlight) return Infinity;
 		let at = Math.max(now, this.pausedUntil);
 		if (this.occupied >= limit) {
 			// Only when the limit is lowered can more than one slot have to run out first.
+			const extra = this.occupied - limit;
 			const expiries: number[] = [];
-			for (const start of this.liveStarts()) {
-				expiries.push(Math.min(start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS, this.releaseExpiry(start)));
+			if (extra === 0) {
+				const answered = this.answered.peek();
+				const flying = this.flying.peek();
+				if (answered) expiries.push(this.expiry(answered, now));
+				if (flying) expiries.push(this.expiry(flying, now));
+			} else {
+				for (const start of this.answered) if (start.live) expiries.push(this.expiry(start, now));
+				for (const start of this.flying) if (start.live && start.answeredAt === undefined) expiries.push(this.expiry(start, now));
 			}
 			expiries.sort((a, b) => a - b);
-			at = Math.max(at, expiries[this.occupied - limit]);
+			at = Math.max(at, expiries[extra] ?? Infinity);
 		}
 		return at;
 	}
 
-	/** The live starts; cheap in the usual case where only the fronts are needed. */
-	private *liveStarts(): Generator<Start> {
-		const { limit } = this.settings;
-		if (this.occupied === limit) {
-			// At the limit, the slot freed first is at the front of one of the two queues.
-			const first = this.byStart.peek();
-			const second = this.byRelease.peek();
-			if (first) yield first;
-			if (second) yield second;
-			return;
-		}
-		// Every live start is in byStart (byRelease only repeats some of them).
-		for (const start of this.byStart) if (start.live) yield start;
-	}
-
-	private releaseExpiry(start: Start): number {
-		return start.releasedAt === undefined ? Infinity : start.releasedAt + this.settings.periodMs;
+	/** When a live start frees its slot, as far as is known now. */
+	private expiry(start: Start, now: number): number {
+		const { periodMs } = this.settings;
+		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - this.shift(now);
+		return this.inFlightSlotsExpire(now) ? start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS : Infinity;
 	}
 
 	/** Something changed: start the dispatcher, or cut its wait short if it can act sooner. */
@@ -357,21 +426,29 @@ export class Pacer {
 		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
 
 		const start: Start = { at: now, live: true };
-		this.byStart.push(start);
+		this.flying.push(start);
 		this.occupied++;
 		this.inFlight++;
 
 		let released = false;
-		waiter.resolve(() => {
+		waiter.resolve((note: ReleaseNote = 'answered') => {
 			if (released) return;
 			released = true;
 			this.inFlight--;
-			const releasedAt = this.clock.now();
-			start.releasedAt = releasedAt;
-			// Answered within the margin: the slot is freed a period after the answer instead.
-			if (start.live && releasedAt - start.at < ARRIVAL_JITTER_MARGIN_MS) this.byRelease.push(start);
+			this.settle(start, note);
 			this.kick();
 		});
+	}
+
+	private settle(start: Start, note: ReleaseNote): void {
+		const now = this.clock.now();
+		start.answeredAt = now;
+		if (note === 'unsent') {
+			this.free(start);
+			return;
+		}
+		this.answerTimes.add(now, now - start.at);
+		if (start.live) this.answered.push(start);
 	}
 
 	private failAll(error: unknown): void {
