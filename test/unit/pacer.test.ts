@@ -9,6 +9,8 @@ import {
 	defaultMaxInFlight,
 	pacerFor,
 	type PacerOptions,
+	type Release,
+	type ReleaseNote,
 } from '../../nodes/Factori/transport/pacer';
 import { FakeClock, flush } from '../support/fake-clock';
 
@@ -16,8 +18,11 @@ interface Request {
 	owner: string;
 	/** ms after the simulation starts */
 	arriveAt: number;
+	/** How long after its grant it leaves (preparation, a login first); part of its answer time. */
+	delay?: number;
+	/** From its departure to its answer. */
 	latency: number;
-	/** Where in [start, start + min(latency, margin)] the server sees it, as a fraction. */
+	/** Where in [departure, departure + min(latency, margin)] the server sees it, as a fraction. */
 	travel?: number;
 }
 
@@ -46,9 +51,11 @@ async function simulate(pacer: Pacer, clock: FakeClock, requests: Request[], act
 		const at = clock.now();
 		inFlight++;
 		peakInFlight = Math.max(peakInFlight, inFlight);
+		if (request.delay) await clock.sleep(request.delay);
+		const departure = clock.now();
 		if (request.latency > 0) await clock.sleep(request.latency);
 		inFlight--;
-		const serverAt = at + (request.travel ?? 0) * Math.min(request.latency, ARRIVAL_JITTER_MARGIN_MS);
+		const serverAt = departure + (request.travel ?? 0) * Math.min(request.latency, ARRIVAL_JITTER_MARGIN_MS);
 		started.push({ owner: request.owner, at, end: clock.now(), serverAt });
 		release();
 	});
@@ -82,6 +89,27 @@ function throughput(starts: number[], limit: number, periodMs: number, periods: 
 
 const backlog = (owner: string, count: number, latency = 0): Request[] =>
 	Array.from({ length: count }, () => ({ owner, arriveAt: 0, latency }));
+
+/** A request the test ends by hand: when the pacer granted it, and its release. */
+interface Held {
+	grantedAt?: number;
+	end(note?: ReleaseNote): void;
+}
+
+function ask(pacer: Pacer, clock: FakeClock, owner = 'a'): Held {
+	let release: Release | undefined;
+	const held: Held = {
+		end: (note) => {
+			if (!release) throw new Error('ended before it was granted');
+			release(note);
+		},
+	};
+	void pacer.acquire(owner).then((granted) => {
+		held.grantedAt = clock.now();
+		release = granted;
+	});
+	return held;
+}
 
 describe('Pacer: the rate limit', () => {
 	it('never lets more than limit starts into any window, nor more than maxInFlight run (random schedules)', async () => {
@@ -124,6 +152,44 @@ describe('Pacer: the rate limit', () => {
 				expect(clock.pendingTimers).toBe(0);
 			}),
 			{ numRuns: 2_000 },
+		);
+	});
+
+	it('keeps server arrivals within the limit when requests leave late and the delay shows in their answer time (random schedules)', async () => {
+		const scenario = fc
+			.record({
+				limit: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 200 })),
+				periodMs: fc.constantFrom(PERIOD_MS.second, PERIOD_MS.minute),
+				maxInFlight: fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined }),
+				owners: fc.integer({ min: 1, max: 3 }),
+				spread: fc.double({ min: 0, max: 3, noNaN: true }),
+			})
+			.chain((settings) =>
+				fc.record({
+					settings: fc.constant(settings),
+					requests: fc.array(
+						fc.record({
+							owner: fc.integer({ min: 0, max: settings.owners - 1 }).map((n) => `execution-${n}`),
+							arriveAt: fc.integer({ min: 0, max: Math.round(settings.spread * settings.periodMs) }),
+							delay: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 })),
+							latency: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 500 })),
+							travel: fc.double({ min: 0, max: 1, noNaN: true }),
+						}),
+						{ minLength: 1, maxLength: 150 },
+					),
+				}),
+			);
+		await fc.assert(
+			fc.asyncProperty(scenario, async ({ settings, requests }) => {
+				const clock = new FakeClock(1_000_000);
+				const pacer = new Pacer({ limit: settings.limit, periodMs: settings.periodMs, maxInFlight: settings.maxInFlight }, clock);
+				const { started } = await simulate(pacer, clock, requests);
+
+				expect(started).toHaveLength(requests.length);
+				expect(busiestWindow(started.map((s) => s.serverAt), settings.periodMs)).toBeLessThanOrEqual(settings.limit);
+				expect(clock.pendingTimers).toBe(0);
+			}),
+			{ numRuns: 300 },
 		);
 	});
 
@@ -218,6 +284,209 @@ describe('Pacer: requests in flight', () => {
 		void pacer.acquire('a').then(() => (third = true));
 		await clock.advanceBy(5_000);
 		expect(third).toBe(false);
+	});
+});
+
+describe('Pacer: the slot of a late answer', () => {
+	const waiterLatency = 100;
+
+	it.each([
+		[100, 200],
+		[100, 30],
+		[100, 600],
+		[20, 200],
+	])('an answer %i + %i ms is held exactly that lateness longer than a prompt one of its burst', async (prompt, lateness) => {
+		const run = async (late: number) => {
+			const clock = new FakeClock();
+			const pacer = new Pacer({ limit: 4, periodMs: 1_000 }, clock);
+			// A burst of 4: one answered promptly, three late; then 4 callers with prompt answers.
+			const burst = [prompt, late, late, late].map((latency) => ({ owner: 'a', arriveAt: 0, latency }));
+			const { started } = await simulate(pacer, clock, [...burst, ...backlog('a', 4, waiterLatency)]);
+			return started.slice(4).map((s) => s.at);
+		};
+		// min(answer + period, start + period + margin): the rule for a prompt answer.
+		const promptSlot = 1_000 + Math.min(prompt, ARRIVAL_JITTER_MARGIN_MS);
+		expect(await run(prompt)).toEqual([promptSlot, promptSlot, promptSlot, promptSlot]);
+		const held = promptSlot + lateness;
+		expect(await run(prompt + lateness)).toEqual([promptSlot, held, held, held]);
+	});
+
+	it('measures a burst that all answered late against prompt answers that came after it', async () => {
+		const run = async (burstLatency: number) => {
+			const clock = new FakeClock();
+			const pacer = new Pacer({ limit: 4, periodMs: 1_000 }, clock);
+			const { started } = await simulate(pacer, clock, [
+				...backlog('a', 2, burstLatency),
+				...Array.from({ length: 2 }, () => ({ owner: 'a', arriveAt: 500, latency: 100 })),
+				...Array.from({ length: 2 }, () => ({ owner: 'a', arriveAt: 700, latency: 100 })),
+			]);
+			return started.map((s) => s.at);
+		};
+		expect(await run(100)).toEqual([0, 0, 500, 500, 1_050, 1_050]);
+		// Answered at 300, when no faster answer was known; by the time the slots are checked the
+		// answers of 600 show the burst 200 ms late.
+		expect(await run(300)).toEqual([0, 0, 500, 500, 1_250, 1_250]);
+	});
+	it('keeps server arrivals within the limit when a whole burst left late (a login first)', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		// Both requests of the first burst wait 300 ms for the login, then reach the server at
+		// once and are answered at once; the requests after them leave promptly.
+		const loggingIn = Array.from({ length: 2 }, () => ({ owner: 'a', arriveAt: 0, delay: 300, latency: 0 }));
+		const { started } = await simulate(pacer, clock, [...loggingIn, ...backlog('a', 4)]);
+		expect(started.slice(0, 2).map((s) => s.serverAt)).toEqual([300, 300]);
+		expect(busiestWindow(started.map((s) => s.serverAt), 1_000)).toBeLessThanOrEqual(2);
+	});
+});
+
+describe('Pacer: the slot of a request still in flight', () => {
+	it('is held past its start + period + margin while the other answers of the last period are fast', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		const hanging = ask(pacer, clock);
+		const fast = ask(pacer, clock);
+		const third = ask(pacer, clock);
+		const fourth = ask(pacer, clock);
+		await clock.advanceTo(100);
+		fast.end();
+		await clock.advanceTo(1_050);
+		expect([hanging.grantedAt, fast.grantedAt, third.grantedAt, fourth.grantedAt]).toEqual([0, 0, 1_050, undefined]);
+		await clock.advanceTo(1_060);
+		third.end();
+		await clock.advanceTo(2_059);
+		expect(fourth.grantedAt).toBeUndefined();
+		// The slot of the third, a period after its answer: the hanging request still holds its own.
+		await clock.advanceTo(2_060);
+		expect(fourth.grantedAt).toBe(2_060);
+	});
+
+	it('is freed at its start + period + margin when no answer came in the last period', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		const first = [ask(pacer, clock), ask(pacer, clock)];
+		const next = [ask(pacer, clock), ask(pacer, clock)];
+		await clock.advanceTo(1_049);
+		expect(next.map((held) => held.grantedAt)).toEqual([undefined, undefined]);
+		await clock.advanceTo(1_050);
+		expect(next.map((held) => held.grantedAt)).toEqual([1_050, 1_050]);
+		expect(first.map((held) => held.grantedAt)).toEqual([0, 0]);
+	});
+
+	it('is freed at its start + period + margin when every answer of the last period took longer than that', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		const slow = ask(pacer, clock);
+		ask(pacer, clock);
+		const next = [ask(pacer, clock), ask(pacer, clock)];
+		await clock.advanceTo(1_500);
+		expect(next.map((held) => held.grantedAt)).toEqual([1_050, 1_050]);
+		slow.end(); // took 1 500 ms: the server itself is this slow
+		const last = ask(pacer, clock);
+		await clock.advanceTo(2_099);
+		expect(last.grantedAt).toBeUndefined();
+		await clock.advanceTo(2_100);
+		expect(last.grantedAt).toBe(2_100);
+	});
+
+	it.each([
+		[10, 1_010, 1_050],
+		[100, 1_050, 1_100],
+	])(
+		'is freed once the last fast answer (after %i ms) leaves the period, a period plus the margin after its start or later',
+		async (took, thirdAt, fourthAt) => {
+			const clock = new FakeClock();
+			const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+			const fast = ask(pacer, clock);
+			const hanging = [ask(pacer, clock)];
+			const third = ask(pacer, clock);
+			const fourth = ask(pacer, clock);
+			await clock.advanceTo(took);
+			fast.end();
+			await clock.advanceTo(5_000);
+			expect([third.grantedAt, fourth.grantedAt]).toEqual([thirdAt, fourthAt]);
+			expect(hanging[0].grantedAt).toBe(0);
+		},
+	);
+});
+
+describe('Pacer: release', () => {
+	it.each<[ReleaseNote | undefined, number]>([
+		['unsent', 100],
+		['answered', 1_050],
+		[undefined, 1_050],
+	])("release(%s) after 100 ms gives the only slot to a waiter at %i ms", async (note, expected) => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 1, periodMs: 1_000 }, clock);
+		const first = ask(pacer, clock);
+		const waiter = ask(pacer, clock);
+		await clock.advanceTo(100);
+		first.end(note);
+		await flush();
+		await clock.runUntilIdle();
+		expect(waiter.grantedAt).toBe(expected);
+	});
+
+	it("an 'unsent' request is no answer: it keeps no request in flight holding its slot", async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		ask(pacer, clock);
+		const unsent = ask(pacer, clock);
+		const third = ask(pacer, clock);
+		const fourth = ask(pacer, clock);
+		await clock.advanceTo(500);
+		unsent.end('unsent');
+		await flush();
+		expect(third.grantedAt).toBe(500);
+		await clock.advanceTo(1_050);
+		expect(fourth.grantedAt).toBe(1_050);
+	});
+
+	it.each<[ReleaseNote | undefined, ReleaseNote | undefined]>([
+		[undefined, undefined],
+		['answered', 'unsent'],
+		[undefined, 'unsent'],
+	])('release(%s) then release(%s): the second changes nothing', async (firstNote, secondNote) => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 1, periodMs: 1_000 }, clock);
+		const first = ask(pacer, clock);
+		const waiter = ask(pacer, clock);
+		await clock.advanceTo(100);
+		first.end(firstNote);
+		await clock.advanceTo(900);
+		first.end(secondNote);
+		await clock.runUntilIdle();
+		expect(waiter.grantedAt).toBe(1_050);
+	});
+
+	it("release() after release('unsent') frees no second place in flight", async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 10, periodMs: 1_000, maxInFlight: 1 }, clock);
+		const first = ask(pacer, clock);
+		await flush();
+		first.end('unsent');
+		first.end();
+		const second = ask(pacer, clock);
+		const third = ask(pacer, clock);
+		await clock.advanceTo(5_000);
+		expect([second.grantedAt, third.grantedAt]).toEqual([0, undefined]);
+		second.end();
+		await flush();
+		expect(third.grantedAt).toBe(5_000);
+	});
+
+	it("release('unsent') of a request whose slot already ran out frees nobody else's slot", async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 1, periodMs: 1_000 }, clock);
+		const stuck = ask(pacer, clock);
+		const second = ask(pacer, clock);
+		const third = ask(pacer, clock);
+		await clock.advanceTo(1_100);
+		expect([second.grantedAt, third.grantedAt]).toEqual([1_050, undefined]);
+		stuck.end('unsent');
+		await clock.advanceTo(2_099);
+		expect(third.grantedAt).toBeUndefined();
+		await clock.advanceTo(2_100);
+		expect(third.grantedAt).toBe(2_100);
 	});
 });
 

@@ -231,7 +231,7 @@ describe('the factoriApi credential in workflows run by n8n-core', () => {
 		const items = outputOf(run, 'Factori');
 		expect(items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
 		for (const item of items) {
-			expect(item.json.error).toMatch(/^Could not log in to Factori: /);
+			expect(item.json.error).toMatch(/^Item \d+: Could not log in to Factori: /);
 			expect(item.json.error).toMatch(new RegExp(`did not accept the user name "${account.username}"`));
 			expect(item.json.error).toMatch(/Check the credential's "User ID" and "Password"/);
 		}
@@ -250,7 +250,7 @@ describe('the factoriApi credential in workflows run by n8n-core', () => {
 		const run = await runWorkflow({ nodes: [lookupNode()], input: emails(2, 'stop'), store: account.store });
 
 		const error = errorOf(run, 'Factori');
-		expect(error?.message).toMatch(/^Could not log in to Factori: Factori did not accept the user name/);
+		expect(error?.message).toMatch(/^Item 0: Could not log in to Factori: Factori did not accept the user name/);
 		expect(sim.stats.calls(PATHS.consumerData)).toBe(0);
 		expectNoSecretIn([run], { ...account, password: 'not-the-password-1' });
 	});

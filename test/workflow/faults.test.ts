@@ -197,8 +197,8 @@ describe('server errors and dropped connections are retried with backoff', () =>
 	});
 
 	test.each([
-		['503', { status: 503 }, 503, /^Factori answered 503 2 times in a row$/],
-		['a dropped connection', { drop: true }, DROPPED, /^Factori could not be reached \(2 attempts\)$/],
+		['503', { status: 503 }, 503, /^Item \d+: Factori answered 503 2 times in a row: Injected fault \(503\)$/],
+		['a dropped connection', { drop: true }, DROPPED, /^Item \d+: Factori could not be reached \(2 attempts\)$/],
 	] as Array<[string, FaultSpec, number, RegExp]>)(
 		'%s on every attempt: each item stops at the attempt cap with a clear error of its own',
 		async (_name, fault, recorded, message) => {
@@ -212,6 +212,7 @@ describe('server errors and dropped connections are retried with backoff', () =>
 			expect(outcome.results).toHaveLength(0);
 			for (const item of outcome.errors) {
 				expect(item.json.error).toMatch(message);
+				expect(item.json.error).toMatch(new RegExp(`^Item ${item.error?.context.itemIndex}: `));
 				expect(item.error?.description).toMatch(/the other items were not affected/);
 			}
 			// Exactly maxAttempts calls per item, each item's own.
@@ -232,10 +233,14 @@ describe('server errors and dropped connections are retried with backoff', () =>
 
 		expectEveryItemOnce(outcome, input);
 		expect(fixture.sim.stats.calls(DATA)).toBe(6);
-		expect(outcome.errors.map((item) => item.json.error).sort()).toEqual([
-			'Factori answered 403',
-			`Factori rejected the email '${fixture.sim.stats.identifiers[0].value}'`,
-		]);
+		const itemOf = (email: string) => input.findIndex((item) => String(item.json.email).toLowerCase() === email);
+		const [rejected, refused] = fixture.sim.stats.identifiers.map((entry) => entry.value);
+		expect(outcome.errors.map((item) => item.json.error).sort()).toEqual(
+			[
+				`Item ${itemOf(refused)}: Factori answered 403: Not allowed`,
+				`Item ${itemOf(rejected)}: Factori rejected the email '${rejected}': invalid email`,
+			].sort(),
+		);
 		const noMatch = outcome.results.find((item) => item.json.identifier === 'item.5@example.com');
 		expect(noMatch?.json).toMatchObject({ matched: false, consumer: null });
 	});
@@ -306,7 +311,7 @@ describe('402: credits run out part-way', () => {
 		expect(items.results).toHaveLength(credits);
 		expect(items.errors).toHaveLength(input.length - credits);
 		for (const item of items.errors) {
-			expect(item.json.error).toBe('Factori says this account has no credits left');
+			expect(item.json.error).toBe(`Item ${item.error?.context.itemIndex}: Factori says this account has no credits left`);
 			expect(item.error?.description).toMatch(/No more lookups were sent in this run/);
 		}
 		// The 402s are only the calls already on their way when the first one came back.
@@ -344,7 +349,7 @@ describe('answers that break the contract', () => {
 		expectEveryItemOnce(outcome, input);
 		expect(outcome.errors).toHaveLength(3);
 		for (const item of outcome.errors) {
-			expect(item.json.error).toBe("Factori's lookup answer was not in the expected form");
+			expect(item.json.error).toBe(`Item ${item.error?.context.itemIndex}: Factori's lookup answer was not in the expected form`);
 			expect(item.error?.description).toMatch(/no consumer record/);
 		}
 		// The broken answers went to the first three arrivals, and those are the failed items.

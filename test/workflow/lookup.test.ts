@@ -386,9 +386,11 @@ describe('an API error for one lookup', () => {
 			});
 		}
 		for (const item of errors) {
+			// The message names the item, what went wrong and Factori's reason.
+			expect(item.json.error).toMatch(new RegExp(`^Item ${pairedIndex(item)}: `));
 			expect(item.json.error).toMatch(says);
+			expect(item.json.error).toContain(body.message);
 			expect(item.error?.context.itemIndex).toBe(pairedIndex(item));
-			expect(item.error?.description).toContain(body.message);
 		}
 		expect(sim.stats.calls(PATHS.consumerData, status)).toBe(1);
 	});

@@ -5,10 +5,9 @@
  * codes into results and errors.
  */
 import {
-	NodeApiError,
+	type NodeApiError,
 	type IExecuteFunctions,
 	type IHttpRequestOptions,
-	type JsonObject,
 } from 'n8n-workflow';
 
 import type { Account } from './account';
@@ -24,6 +23,7 @@ import {
 	type IdentifierType,
 	type Usage,
 } from './contract';
+import { apiError, type ErrorDetails } from '../helpers/errors';
 import type { Clock, Pacer, Release } from './pacer';
 import { decide, type Outcome, type RetryPolicy } from './retry';
 
@@ -36,12 +36,6 @@ interface Answer {
 	status: number;
 	body: unknown;
 	headers: Record<string, unknown>;
-}
-
-interface ErrorDetails {
-	itemIndex?: number;
-	httpCode?: string;
-	description?: string;
 }
 
 export interface ClientOptions {
@@ -161,10 +155,9 @@ export class FactoriClient {
 		const answer = await this.send({ url: PATHS.consumerData, qs: { [IDENTIFIER_QUERY_NAME[type]]: value } }, itemIndex);
 		if (answer.status === STATUS.noMatch) return null;
 		if (answer.status === STATUS.badRequest) {
-			throw this.error(`Factori rejected the ${type} '${value}'`, {
+			throw this.error(`Factori rejected the ${type} '${value}': ${errorMessage(answer.body) ?? 'no reason given'}`, {
 				itemIndex,
 				httpCode: '400',
-				description: errorMessage(answer.body) ?? 'Factori gave no reason.',
 			});
 		}
 		return this.parsed(() => parseConsumer(answer.body), 'lookup', itemIndex);
@@ -220,12 +213,12 @@ export class FactoriClient {
 			if (decision.action === 'giveUp' || decision.action === 'done') {
 				throw this.error(
 					answer
-						? `Factori answered ${answer.status} ${attempt} times in a row`
-						: `Factori could not be reached (${attempt} attempts)`,
+						? `Factori answered ${answer.status} ${attempt === 1 ? 'once' : `${attempt} times in a row`}: ${errorMessage(answer.body) ?? 'no reason given'}`
+						: `Factori could not be reached (${attempt === 1 ? '1 attempt' : `${attempt} attempts`})`,
 					{
 						itemIndex,
 						httpCode: answer ? String(answer.status) : undefined,
-						description: `${answer ? (errorMessage(answer.body) ?? 'No reason given.') : 'The connection was dropped or timed out.'} Try again later; the other items were not affected.`,
+						description: `${answer ? '' : 'The connection was dropped or timed out. '}Try again later; the other items were not affected.`,
 					},
 				);
 			}
@@ -309,10 +302,9 @@ export class FactoriClient {
 	private acceptable(answer: Answer, itemIndex: number): Answer {
 		const ok = [STATUS.ok, STATUS.noMatch, STATUS.badRequest] as number[];
 		if (ok.includes(answer.status)) return answer;
-		throw this.error(`Factori answered ${answer.status}`, {
+		throw this.error(`Factori answered ${answer.status}: ${errorMessage(answer.body) ?? 'no reason given'}`, {
 			itemIndex,
 			httpCode: String(answer.status),
-			description: errorMessage(answer.body) ?? 'Factori gave no reason.',
 		});
 	}
 
@@ -338,11 +330,6 @@ export class FactoriClient {
 	}
 
 	private error(message: string, details: ErrorDetails): NodeApiError {
-		return new NodeApiError(this.context.getNode(), { message } as JsonObject, {
-			message,
-			description: details.description,
-			httpCode: details.httpCode,
-			itemIndex: details.itemIndex,
-		});
+		return apiError(this.context.getNode(), message, details);
 	}
 }

@@ -16,6 +16,7 @@ import {
 	type HashBeforeSending,
 	type IdentifierFormat,
 } from '../../helpers/normalize';
+import { apiError, operationError } from '../../helpers/errors';
 import type { ItemOutcome, OperationRun } from '../outcome';
 
 const showFor = { show: { resource: ['consumer'], operation: ['lookup'] } };
@@ -129,7 +130,7 @@ const ITEM_PARAMETERS = [
 
 function readRequest(context: IExecuteFunctions, itemIndex: number): Request {
 	const fail = (message: string, description?: string) => ({
-		error: new NodeOperationError(context.getNode(), message, { itemIndex, description }),
+		error: operationError(context.getNode(), message, { itemIndex, description }),
 	});
 	const read: Record<string, unknown> = {};
 	for (const [name, fallback] of ITEM_PARAMETERS) {
@@ -195,7 +196,7 @@ export async function execute(
 				(error: unknown): ItemOutcome => {
 					const nodeError = asNodeError(this, error, itemIndex);
 					if (!run.continueOnFail && !stoppedBy) {
-						stoppedBy = nodeError;
+						stoppedBy = forItem(this, nodeError, itemIndex);
 						session.stop();
 					}
 					return { error: nodeError };
@@ -223,18 +224,18 @@ export async function execute(
 function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(context.getNode(), `Item ${itemIndex}: the lookup stopped: ${message}`, { itemIndex });
+	return operationError(context.getNode(), `the lookup stopped: ${message}`, { itemIndex });
 }
 
-/** A lookup shared by several items failed: each item gets the error under its own index. */
+/** The error of a lookup, as the error of one item that needed it (several may share it). */
 function forItem(
 	context: IExecuteFunctions,
 	error: NodeApiError | NodeOperationError,
 	itemIndex: number,
 ): NodeApiError | NodeOperationError {
-	if (error.context.itemIndex === itemIndex) return error;
-	const options = { itemIndex, description: error.description ?? undefined };
+	const message = `Item ${itemIndex}: ${error.message}`;
+	const details = { itemIndex, description: error.description ?? undefined };
 	return error instanceof NodeApiError
-		? new NodeApiError(context.getNode(), { message: error.message }, { ...options, message: error.message, httpCode: error.httpCode ?? undefined })
-		: new NodeOperationError(context.getNode(), error.message, options);
+		? apiError(context.getNode(), message, { ...details, httpCode: error.httpCode ?? undefined })
+		: operationError(context.getNode(), message, details);
 }
