@@ -138,6 +138,12 @@ class RecentAnswers {
 		return this.head < this.entries.length ? this.entries[this.head].took : Infinity;
 	}
 
+	/** When the fastest answer of the last period leaves it (and the fastest may change). */
+	fastestLeavesAt(now: number, periodMs: number): number {
+		this.fastest(now, periodMs);
+		return this.head < this.entries.length ? this.entries[this.head].at + periodMs : -Infinity;
+	}
+
 	add(at: number, took: number): void {
 		while (this.entries.length > this.head && this.entries[this.entries.length - 1].took >= took) this.entries.pop();
 		this.entries.push({ at, took });
@@ -352,7 +358,11 @@ export class Pacer {
 	private expiry(start: Start, now: number): number {
 		const { periodMs } = this.settings;
 		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - this.shift(now);
-		return this.inFlightSlotsExpire(now) ? start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS : Infinity;
+		const earliest = start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS;
+		if (this.inFlightSlotsExpire(now)) return earliest;
+		// Held while fast answers are recent: look again when the fastest leaves the period, or
+		// a waiter could sleep until some unrelated release.
+		return Math.max(earliest, this.answerTimes.fastestLeavesAt(now, periodMs));
 	}
 
 	/** Something changed: start the dispatcher, or cut its wait short if it can act sooner. */
