@@ -12,8 +12,9 @@ import type { INode, INodeExecutionData, INodeParameters, IRun } from 'n8n-workf
 
 import { STATUS } from '../../nodes/Factori/transport/contract';
 import { defaultMaxInFlight } from '../../nodes/Factori/transport/pacer';
-import { DROPPED, startSimulator, type FaultSpec, type Simulator, type SimulatorOptions } from '../../dev/simulator/server';
-import { CredentialStore, factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
+import { DROPPED, type FaultSpec, type Simulator, type SimulatorOptions } from '../../dev/simulator/server';
+import { accountFixtures, type AccountFixture as Fixture } from '../support/account-fixture';
+import { factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
 
 const DATA = '/consumer/data';
 const LIMIT = 20;
@@ -22,41 +23,8 @@ const PERIOD_MS = 1_000;
 const IN_FLIGHT = defaultMaxInFlight(LIMIT, PERIOD_MS);
 const ACCOUNT = { username: 'faults', password: 'faults-password-1' };
 
-interface Fixture {
-	sim: Simulator;
-	store: CredentialStore;
-	/**
-	 * Every data call as the simulator saw it, in arrival order (the order of
-	 * sim.stats.identifiers): when it arrived (server time, ms) and the status it got.
-	 */
-	calls: Array<{ at: number; status: number }>;
-}
-
-const fixtures: Simulator[] = [];
-afterEach(async () => {
-	await Promise.all(fixtures.splice(0).map((sim) => sim.stop()));
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Fixture> {
-	const sim = await startSimulator({ accounts: [ACCOUNT], rateLimit: LIMIT, periodMs: PERIOD_MS, ...options });
-	fixtures.push(sim);
-	// The simulator decides a data call's answer in the same turn it arrives in.
-	const calls: Fixture['calls'] = [];
-	const record = sim.stats.recordCall.bind(sim.stats);
-	sim.stats.recordCall = (path: string, status: number) => {
-		if (path === DATA) calls.push({ at: performance.now(), status });
-		record(path, status);
-	};
-	const store = new CredentialStore(() => undefined);
-	store.put('cred-1', {
-		username: ACCOUNT.username,
-		password: ACCOUNT.password,
-		baseUrl: sim.url,
-		rateLimit: LIMIT,
-		rateLimitPeriod: 'second',
-	});
-	return { sim, store, calls };
-}
+const startAccount = accountFixtures(ACCOUNT);
+const start = (options: SimulatorOptions = {}) => startAccount(LIMIT, options);
 
 /** Runs `action` once, when the simulator has answered (or dropped) `count` data calls. */
 function afterDataCalls(sim: Simulator, count: number, action: () => void): void {

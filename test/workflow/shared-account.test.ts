@@ -7,47 +7,14 @@ import type { INodeExecutionData, IRun } from 'n8n-workflow';
 
 import { STATUS } from '../../nodes/Factori/transport/contract';
 import { defaultMaxInFlight } from '../../nodes/Factori/transport/pacer';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../dev/simulator/server';
-import { CredentialStore, factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
+import { accountFixtures, type AccountFixture as Fixture } from '../support/account-fixture';
+import { factoriNode, outputOf, runWorkflow } from '../support/n8n-harness';
 
 const DATA = '/consumer/data';
 const PERIOD_MS = 1_000;
 const ACCOUNT = { username: 'shared', password: 'shared-password-1' };
 
-interface Fixture {
-	sim: Simulator;
-	store: CredentialStore;
-	limit: number;
-	/** Every data call in arrival order: when it arrived (server time, ms) and its identifier. */
-	calls: Array<{ at: number; value: string }>;
-}
-
-const started: Simulator[] = [];
-afterEach(async () => {
-	await Promise.all(started.splice(0).map((sim) => sim.stop()));
-});
-
-async function start(limit: number, options: SimulatorOptions = {}): Promise<Fixture> {
-	const sim = await startSimulator({ accounts: [ACCOUNT], rateLimit: limit, periodMs: PERIOD_MS, ...options });
-	started.push(sim);
-	// The simulator records a data call's identifier and answer in the turn it arrives in.
-	const calls: Fixture['calls'] = [];
-	const record = sim.stats.recordCall.bind(sim.stats);
-	sim.stats.recordCall = (path: string, status: number) => {
-		if (path === DATA) calls.push({ at: performance.now(), value: sim.stats.identifiers[calls.length]?.value ?? '' });
-		record(path, status);
-	};
-	const store = new CredentialStore(() => undefined);
-	// One credential, as both workflows would use it: same base URL, same user name.
-	store.put('cred-1', {
-		username: ACCOUNT.username,
-		password: ACCOUNT.password,
-		baseUrl: sim.url,
-		rateLimit: limit,
-		rateLimitPeriod: 'second',
-	});
-	return { sim, store, limit, calls };
-}
+const start = accountFixtures(ACCOUNT);
 
 const emails = (count: number, label: string): INodeExecutionData[] =>
 	Array.from({ length: count }, (_, index) => ({ json: { email: `${label}.${index}@example.com` } }));

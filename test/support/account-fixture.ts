@@ -1,0 +1,51 @@
+/**
+ * One Factori account on a simulator of its own, with the credential n8n would hold for it
+ * and a log of every data call as the simulator saw it. Each fixture is a fresh port, so a
+ * fresh account: the pacer and the login cache are per account and per process.
+ */
+import { PATHS } from '../../nodes/Factori/transport/contract';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../dev/simulator/server';
+import { CredentialStore } from './n8n-harness';
+
+export interface DataCall {
+	/** When it arrived (server time, ms). */
+	at: number;
+	status: number;
+	/** The identifier it carried. */
+	value: string;
+}
+
+export interface AccountFixture {
+	sim: Simulator;
+	store: CredentialStore;
+	limit: number;
+	/** Every data call in arrival order (the order of sim.stats.identifiers). */
+	calls: DataCall[];
+}
+
+/**
+ * Returns a function that starts a fixture whose credential allows `limit` calls per second;
+ * `simulator` options may set the server's own limit apart. Stops them after each test.
+ */
+export function accountFixtures(account: { username: string; password: string }) {
+	const started: Simulator[] = [];
+	afterEach(async () => {
+		await Promise.all(started.splice(0).map((sim) => sim.stop()));
+	});
+	return async (limit: number, simulator: SimulatorOptions = {}): Promise<AccountFixture> => {
+		const sim = await startSimulator({ accounts: [account], rateLimit: limit, periodMs: 1_000, ...simulator });
+		started.push(sim);
+		// The simulator decides a data call's answer in the same turn it arrives in.
+		const calls: DataCall[] = [];
+		const record = sim.stats.recordCall.bind(sim.stats);
+		sim.stats.recordCall = (path: string, status: number) => {
+			if (path === PATHS.consumerData) {
+				calls.push({ at: performance.now(), status, value: sim.stats.identifiers[calls.length]?.value ?? '' });
+			}
+			record(path, status);
+		};
+		const store = new CredentialStore(() => undefined);
+		store.put('cred-1', { ...account, baseUrl: sim.url, rateLimit: limit, rateLimitPeriod: 'second' });
+		return { sim, store, limit, calls };
+	};
+}
