@@ -5,7 +5,6 @@ import { CREDENTIAL_TYPE, FactoriClient } from './client';
 import { pacerFor, type Clock } from './pacer';
 import { DEFAULT_RETRY } from './retry';
 
-
 /**
  * Real time, waiting through n8n's sleep so that a cancelled execution stops waiting. The
  * monotonic clock: whole milliseconds (Date.now) let a slot answered within the same
