@@ -1,9 +1,10 @@
 /**
  * Throughput benchmark: `npm run bench`. Writes bench/RESULTS.md and prints the same table.
  *
- * Everything runs in this one process, the way the tests run: n8n-core's WorkflowExecute with
- * the in-process harness, and the local Factori simulator over HTTP on 127.0.0.1 at its
- * default limit of 200 calls per second, so both sides share one engine and one CPU budget.
+ * Both nodes run in one engine, n8n-core's WorkflowExecute with the in-process harness the
+ * tests use, against the local Factori simulator over HTTP on 127.0.0.1 at 200 calls per
+ * second. The simulator runs on a thread of its own (simulator-thread.ts), as a remote server
+ * would: its arrival times do not wait for the engine's event loop.
  *
  * 1. The Factori node: 2,000 distinct lookups at 30 ms and at 300 ms simulated latency.
  * 2. The same job built without this package: n8n's HTTP Request node with Batching (200 items
@@ -13,6 +14,8 @@
  *
  * The Factori runs start with a stored token, as every run after a credential's first does:
  * a one-item run logs in first, then the account rests a period before the measured run.
+ * The engine is warmed up first (warmEngine), as a long-running n8n is, and every scenario
+ * runs RUNS times, taking turns, so that the machine's noise falls on all of them alike.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -21,12 +24,13 @@ import { join } from 'node:path';
 import type { IExecuteFunctions, INode, INodeExecutionData, IRun } from 'n8n-workflow';
 import { HttpRequest } from 'n8n-nodes-base/dist/nodes/HttpRequest/HttpRequest.node';
 
-import { startSimulator, type Simulator } from '../dev/simulator/server';
 import { Factori } from '../nodes/Factori/Factori.node';
 import { toWireIdentifier } from '../nodes/Factori/helpers/normalize';
-import { PATHS, STATUS, longTokenBody, shortTokenBody, tokenIn } from '../nodes/Factori/transport/contract';
-import { ARRIVAL_JITTER_MARGIN_MS } from '../nodes/Factori/transport/pacer';
+import { PATHS } from '../nodes/Factori/transport/contract';
+import { INITIAL_ARRIVAL_MARGIN_MS } from '../nodes/Factori/transport/pacer';
+import { longTokenFor } from '../test/support/account-fixture';
 import { CredentialStore, NodeTypes, factoriNode, outputOf, runWorkflow } from '../test/support/n8n-harness';
+import { startSimulatorThread, type SimulatorThread } from './simulator-thread';
 
 const LIMIT = 200;
 const PERIOD_MS = 1_000;
@@ -34,9 +38,11 @@ const ITEMS = 2_000;
 const DATA = PATHS.consumerData;
 const ACCOUNT = { username: 'bench', password: 'bench-password-1' };
 const COMMAND = 'npm run bench';
+const RUNS = 3;
 
 interface Row {
 	scenario: string;
+	run: number;
 	latencyMs: number;
 	items: number;
 	/** The period over the mean time between accepted calls a limit apart (see limitGaps). */
@@ -49,7 +55,7 @@ interface Row {
 	busiestWindow: number;
 	lost: number;
 	wallMs: number;
-	/** Process CPU (node, n8n-core and the simulator together) per item, in µs. */
+	/** Process CPU (node, n8n-core and the simulator's thread together) per item, in µs. */
 	cpuPerItemUs: number;
 	ours: boolean;
 }
@@ -60,24 +66,15 @@ const emails = (count: number, label: string): INodeExecutionData[] =>
 	Array.from({ length: count }, (_, index) => ({ json: { email: `${label}.${index}@example.com` } }));
 
 interface Bench {
-	sim: Simulator;
+	sim: SimulatorThread;
 	store: CredentialStore;
-	/** Server time (ms) of each data call the simulator accepted (not 429), in arrival order. */
-	accepted: number[];
 }
 
 async function setUp(latencyMs: number): Promise<Bench> {
-	const sim = await startSimulator({ accounts: [ACCOUNT], rateLimit: LIMIT, periodMs: PERIOD_MS, latencyMs });
-	const accepted: number[] = [];
-	// The simulator answers (or refuses) a data call in the turn it arrives in.
-	const record = sim.stats.recordCall.bind(sim.stats);
-	sim.stats.recordCall = (path: string, status: number) => {
-		if (path === DATA && status !== STATUS.rateLimited) accepted.push(performance.now());
-		record(path, status);
-	};
+	const sim = await startSimulatorThread({ accounts: [ACCOUNT], rateLimit: LIMIT, periodMs: PERIOD_MS, latencyMs });
 	const store = new CredentialStore(() => undefined);
 	store.put('cred-1', { username: ACCOUNT.username, password: ACCOUNT.password, baseUrl: sim.url, rateLimit: LIMIT, rateLimitPeriod: 'second' });
-	return { sim, store, accepted };
+	return { sim, store };
 }
 
 const lookupNode = () =>
@@ -90,8 +87,7 @@ const lookupNode = () =>
 async function warmUp(bench: Bench): Promise<void> {
 	await runWorkflow({ nodes: [lookupNode()], input: emails(1, 'warm-up'), store: bench.store });
 	await sleep(PERIOD_MS + 100);
-	bench.sim.resetStats();
-	bench.accepted.length = 0;
+	await bench.sim.resetStats();
 }
 
 /**
@@ -121,29 +117,33 @@ function lostIn(run: IRun, node: string, items: number): number {
 	return items - results.length;
 }
 
-function row(
-	bench: Bench,
-	scenario: string,
-	latencyMs: number,
-	items: number,
-	wallMs: number,
-	cpuMicros: number,
-	lost: number,
-	ours: boolean,
-): Row {
-	const gaps = limitGaps(bench.accepted);
+/** One scenario's measurement: what the run gave, and what the simulator saw. */
+interface Measured {
+	scenario: string;
+	latencyMs: number;
+	items: number;
+	wallMs: number;
+	cpuUs: number;
+	lost: number;
+	ours: boolean;
+}
+
+async function row(bench: Bench, run: number, { scenario, latencyMs, items, wallMs, cpuUs, lost, ours }: Measured): Promise<Row> {
+	const seen = await bench.sim.report();
+	const gaps = limitGaps(seen.accepted);
 	return {
 		scenario,
+		run,
 		latencyMs,
 		items,
 		sustained: PERIOD_MS / gaps.mean,
 		gaps,
 		overall: items / (wallMs / 1000) / LIMIT,
-		rateLimited: bench.sim.stats.calls(DATA, STATUS.rateLimited),
-		busiestWindow: bench.sim.stats.maxArrivalsInWindow,
+		rateLimited: seen.rateLimited,
+		busiestWindow: seen.busiestWindow,
 		lost,
 		wallMs,
-		cpuPerItemUs: cpuMicros / items,
+		cpuPerItemUs: cpuUs / items,
 		ours,
 	};
 }
@@ -153,96 +153,93 @@ const cpuMicros = (since: NodeJS.CpuUsage) => {
 	return used.user + used.system;
 };
 
-async function factoriRun(latencyMs: number): Promise<Row> {
-	const bench = await setUp(latencyMs);
-	try {
-		await warmUp(bench);
-		const input = emails(ITEMS, 'lookup');
-		const cpu = process.cpuUsage();
-		const run = await runWorkflow({ nodes: [lookupNode()], input, store: bench.store });
-		const used = cpuMicros(cpu);
-		return row(bench, 'Factori node', latencyMs, ITEMS, executionTime(run, 'Factori'), used, lostIn(run, 'Factori', ITEMS), true);
-	} finally {
-		await bench.sim.stop();
-	}
-}
+/** A scenario: runs `items` lookups on a set-up bench and says what it measured. */
+type Scenario = (bench: Bench, latencyMs: number, items: number) => Promise<Measured>;
 
-async function twoExecutions(latencyMs: number): Promise<Row> {
-	const bench = await setUp(latencyMs);
-	try {
-		await warmUp(bench);
-		const inputs = [emails(ITEMS / 2, 'first'), emails(ITEMS / 2, 'second')];
-		const cpu = process.cpuUsage();
-		const started = performance.now();
-		const runs = await Promise.all(inputs.map((input) => runWorkflow({ nodes: [lookupNode()], input, store: bench.store })));
-		const wallMs = performance.now() - started;
-		const used = cpuMicros(cpu);
-		const lost = runs.reduce((sum, run, index) => sum + lostIn(run, 'Factori', inputs[index].length), 0);
-		return row(bench, 'Factori node, 2 executions x 1,000 at once', latencyMs, ITEMS, wallMs, used, lost, true);
-	} finally {
-		await bench.sim.stop();
-	}
-}
+const factoriRun: Scenario = async (bench, latencyMs, items) => {
+	await warmUp(bench);
+	const input = emails(items, 'lookup');
+	const cpu = process.cpuUsage();
+	const run = await runWorkflow({ nodes: [lookupNode()], input, store: bench.store });
+	const used = cpuMicros(cpu);
+	return { scenario: 'Factori node', latencyMs, items, wallMs: executionTime(run, 'Factori'), cpuUs: used, lost: lostIn(run, 'Factori', items), ours: true };
+};
 
-async function longToken(sim: Simulator): Promise<string> {
-	const post = async (path: string, body: object) => {
-		const response = await fetch(sim.url + path, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(body),
-		});
-		return (await response.json()) as unknown;
-	};
-	const short = tokenIn(await post(PATHS.createShortToken, shortTokenBody(ACCOUNT.username, ACCOUNT.password)));
-	if (!short) throw new Error('the simulator gave no short token');
-	const long = tokenIn(await post(PATHS.createLongToken, longTokenBody(short, 'long')));
-	if (!long) throw new Error('the simulator gave no long token');
-	return long;
-}
+const twoExecutions: Scenario = async (bench, latencyMs, items) => {
+	await warmUp(bench);
+	const inputs = [emails(items / 2, 'first'), emails(items / 2, 'second')];
+	const cpu = process.cpuUsage();
+	const started = performance.now();
+	const runs = await Promise.all(inputs.map((input) => runWorkflow({ nodes: [lookupNode()], input, store: bench.store })));
+	const wallMs = performance.now() - started;
+	const used = cpuMicros(cpu);
+	const lost = runs.reduce((sum, run, index) => sum + lostIn(run, 'Factori', inputs[index].length), 0);
+	const scenario = `Factori node, 2 executions x ${grouped(items / 2)} at once`;
+	return { scenario, latencyMs, items, wallMs, cpuUs: used, lost, ours: true };
+};
 
 /** The same job as a user would build it without this package. */
-async function httpRequestRun(latencyMs: number): Promise<Row> {
+const httpRequestRun: Scenario = async (bench, latencyMs, items) => {
+	const token = await longTokenFor(bench.sim.url, ACCOUNT);
+	await sleep(PERIOD_MS + 100);
+	await bench.sim.resetStats();
+	const httpRequest = new HttpRequest();
+	const node: INode = {
+		id: 'http-request',
+		name: 'HTTP Request',
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: httpRequest.currentVersion,
+		position: [0, 0],
+		// Without it the first 429 stops the run; with it, each failed item is counted as lost.
+		onError: 'continueRegularOutput',
+		parameters: {
+			method: 'GET',
+			url: bench.sim.url + DATA,
+			authentication: 'none',
+			sendQuery: true,
+			specifyQuery: 'keypair',
+			queryParameters: { parameters: [{ name: 'email', value: '={{ $json.email }}' }] },
+			sendHeaders: true,
+			specifyHeaders: 'keypair',
+			headerParameters: { parameters: [{ name: 'Authorization', value: `Bearer ${token}` }] },
+			options: { batching: { batch: { batchSize: 200, batchInterval: 1_000 } } },
+		},
+	};
+	const input = emails(items, 'lookup');
+	const cpu = process.cpuUsage();
+	const run = await runWorkflow({
+		nodes: [node],
+		input,
+		store: bench.store,
+		nodeTypes: new NodeTypes({ 'n8n-nodes-base.httpRequest': httpRequest }),
+	});
+	const used = cpuMicros(cpu);
+	const scenario = `HTTP Request ${httpRequest.currentVersion}, batching 200 / 1,000 ms`;
+	return { scenario, latencyMs, items, wallMs: executionTime(run, 'HTTP Request'), cpuUs: used, lost: lostIn(run, 'HTTP Request', items), ours: false };
+};
+
+/** One measured run of a scenario, on a simulator of its own. */
+async function measure(scenario: Scenario, latencyMs: number, run: number): Promise<Row> {
 	const bench = await setUp(latencyMs);
 	try {
-		const token = await longToken(bench.sim);
-		await sleep(PERIOD_MS + 100);
-		bench.sim.resetStats();
-		bench.accepted.length = 0;
-		const httpRequest = new HttpRequest();
-		const node: INode = {
-			id: 'http-request',
-			name: 'HTTP Request',
-			type: 'n8n-nodes-base.httpRequest',
-			typeVersion: httpRequest.currentVersion,
-			position: [0, 0],
-			// Without it the first 429 stops the run; with it, each failed item is counted as lost.
-			onError: 'continueRegularOutput',
-			parameters: {
-				method: 'GET',
-				url: bench.sim.url + DATA,
-				authentication: 'none',
-				sendQuery: true,
-				specifyQuery: 'keypair',
-				queryParameters: { parameters: [{ name: 'email', value: '={{ $json.email }}' }] },
-				sendHeaders: true,
-				specifyHeaders: 'keypair',
-				headerParameters: { parameters: [{ name: 'Authorization', value: `Bearer ${token}` }] },
-				options: { batching: { batch: { batchSize: 200, batchInterval: 1_000 } } },
-			},
-		};
-		const input = emails(ITEMS, 'lookup');
-		const cpu = process.cpuUsage();
-		const run = await runWorkflow({
-			nodes: [node],
-			input,
-			store: bench.store,
-			nodeTypes: new NodeTypes({ 'n8n-nodes-base.httpRequest': httpRequest }),
-		});
-		const used = cpuMicros(cpu);
-		const scenario = `HTTP Request ${httpRequest.currentVersion}, batching 200 / 1,000 ms`;
-		return row(bench, scenario, latencyMs, ITEMS, executionTime(run, 'HTTP Request'), used, lostIn(run, 'HTTP Request', ITEMS), false);
+		return await row(bench, run, await scenario(bench, latencyMs, ITEMS));
 	} finally {
 		await bench.sim.stop();
+	}
+}
+
+/**
+ * Runs each scenario once on a few hundred items, unmeasured: V8 compiles the engine's hot
+ * paths in the first runs of a process, which a long-running n8n has long done.
+ */
+async function warmEngine(scenarios: Scenario[]): Promise<void> {
+	for (const scenario of scenarios) {
+		const bench = await setUp(0);
+		try {
+			await scenario(bench, 0, 2 * LIMIT);
+		} finally {
+			await bench.sim.stop();
+		}
 	}
 }
 
@@ -341,6 +338,7 @@ const grouped = (value: number) => Math.round(value).toLocaleString('en-US');
 function table(rows: Row[]): string {
 	const header = [
 		'Scenario',
+		'Run',
 		'Latency',
 		'Items',
 		'Sustained / limit',
@@ -355,6 +353,7 @@ function table(rows: Row[]): string {
 	const lines = rows.map((r) =>
 		[
 			r.scenario,
+			`${r.run} of ${RUNS}`,
 			`${r.latencyMs} ms`,
 			grouped(r.items),
 			fixed(r.sustained, 3),
@@ -370,56 +369,74 @@ function table(rows: Row[]): string {
 	return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((line) => `| ${line} |`)].join('\n');
 }
 
+const isSingleFactori = (r: Row) => r.ours && r.scenario === 'Factori node';
+const latencies = (rows: Row[]) => [...new Set(rows.map((r) => r.latencyMs))];
+
 function verdicts(rows: Row[], own: OwnCpu): string[] {
 	const ours = rows.filter((r) => r.ours);
 	const check = (ok: boolean, text: string) => `- ${ok ? 'met' : 'MISSED'}: ${text}`;
+	const single = rows.filter(isSingleFactori);
 	return [
-		...ours
-			.filter((r) => !r.scenario.includes('2 executions'))
-			.map((r) => check(r.sustained >= 0.97, `at least 0.97 x the limit at ${r.latencyMs} ms: ${fixed(r.sustained, 3)}`)),
-		check(ours.every((r) => r.rateLimited === 0), `zero 429s: ${ours.map((r) => r.rateLimited).join(', ')}`),
-		check(ours.every((r) => r.lost === 0), `zero items lost: ${ours.map((r) => r.lost).join(', ')}`),
-		check(ours.every((r) => r.busiestWindow <= LIMIT), `never more than ${LIMIT} calls in one window: ${ours.map((r) => r.busiestWindow).join(', ')}`),
+		...latencies(single).map((latencyMs) => {
+			const runs = single.filter((r) => r.latencyMs === latencyMs);
+			const met = runs.filter((r) => r.sustained >= 0.97).length;
+			const shares = runs.map((r) => fixed(r.sustained, 3)).join(', ');
+			return check(met === runs.length, `at least 0.97 x the limit at ${latencyMs} ms, in ${met} of ${runs.length} runs: ${shares}`);
+		}),
+		check(ours.every((r) => r.rateLimited === 0), `zero 429s, in every run: ${ours.map((r) => r.rateLimited).join(', ')}`),
+		check(ours.every((r) => r.lost === 0), `zero items lost, in every run: ${ours.map((r) => r.lost).join(', ')}`),
+		check(ours.every((r) => r.busiestWindow <= LIMIT), `never more than ${LIMIT} calls in one window: at most ${Math.max(...ours.map((r) => r.busiestWindow))}`),
 		check(own.pureMicrosPerItem <= 20, `at most 20 µs of the node's own CPU per item: ${fixed(own.pureMicrosPerItem, 2)} µs (normalize, dedupe, map back)`),
 	];
 }
 
 /** What the gaps say about the throughput of the Factori node's single runs, from the measurements. */
 function throughputNotes(rows: Row[]): string[] {
-	const single = rows.filter((r) => r.ours && !r.scenario.includes('2 executions'));
-	const ceiling = PERIOD_MS / (PERIOD_MS + ARRIVAL_JITTER_MARGIN_MS);
-	const fast = single.find((r) => r.latencyMs < ARRIVAL_JITTER_MARGIN_MS);
-	const work = fast ? fast.gaps.mean - PERIOD_MS - fast.latencyMs : undefined;
+	const margin = INITIAL_ARRIVAL_MARGIN_MS;
+	const single = rows.filter(isSingleFactori);
+	const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+	const shortest = Math.min(...rows.filter((r) => r.ours).map((r) => r.gaps.shortest));
 	return [
 		'## Where the period goes',
 		'',
-		`The pacer holds each slot until min(answer + period, start + period + ${ARRIVAL_JITTER_MARGIN_MS} ms + lateness), where lateness is how much longer the answer took than the fastest answer of the last period (nodes/Factori/transport/pacer.ts). The mean gap between calls ${LIMIT} apart is therefore about one period plus:`,
+		`The pacer holds each slot until min(answer + period, start + period + margin + lateness), where the margin is ${margin} ms until a 429 widens it (none did here) and lateness is how much longer the answer took than the fastest answer of the last two periods (nodes/Factori/transport/pacer.ts). A request leaves after its grant once the engine has prepared it, so the delay of each departure shows twice in the gap between calls ${LIMIT} apart: as the lateness of the earlier call, and as the late departure of the later one. Over the runs above, the mean gap was one period plus:`,
 		'',
-		...single.map((r) =>
-			r.latencyMs < ARRIVAL_JITTER_MARGIN_MS
-				? `- ${r.latencyMs} ms latency (answers come back within the ${ARRIVAL_JITTER_MARGIN_MS} ms margin, so each slot frees a period after its answer): measured ${fixed(r.gaps.mean, 1)} ms, i.e. ${fixed(r.gaps.mean - PERIOD_MS, 1)} ms over the period: the ${r.latencyMs} ms of latency and ${fixed(r.gaps.mean - PERIOD_MS - r.latencyMs, 1)} ms of n8n and simulator work per answer. Share: ${fixed(r.sustained, 3)}.`
-				: `- ${r.latencyMs} ms latency (slow answers: each slot frees a period plus the margin after its start): measured ${fixed(r.gaps.mean, 1)} ms, i.e. the ${ARRIVAL_JITTER_MARGIN_MS} ms margin and ${fixed(r.gaps.mean - PERIOD_MS - ARRIVAL_JITTER_MARGIN_MS, 1)} ms of measured lateness. Share: ${fixed(r.sustained, 3)}; with this margin the ceiling is ${PERIOD_MS} / ${PERIOD_MS + ARRIVAL_JITTER_MARGIN_MS} = ${fixed(ceiling, 3)}.`,
-		),
+		...latencies(single).map((latencyMs) => {
+			const runs = single.filter((r) => r.latencyMs === latencyMs);
+			const over = mean(runs.map((r) => r.gaps.mean)) - PERIOD_MS;
+			const rule =
+				latencyMs < margin
+					? `answers within the margin: each slot frees a period after its answer, so the ${latencyMs} ms of latency`
+					: `answers slower than the margin: each slot frees a period plus the margin and its lateness after its start, so the ${margin} ms margin`;
+			return `- ${latencyMs} ms latency: ${fixed(over, 1)} ms; ${rule} and ${fixed(over - Math.min(latencyMs, margin), 1)} ms of the engine's own delays. Share: ${fixed(PERIOD_MS / (PERIOD_MS + over), 3)}.`;
+		}),
 		'',
-		`The shortest gaps (${single.map((r) => `${fixed(r.gaps.shortest, 1)} ms at ${r.latencyMs} ms`).join(', ')}) never fell below the period: in these runs the arrivals did not need the margin beyond what the answer times already showed. 0.97 leaves ${fixed(PERIOD_MS / 0.97 - PERIOD_MS, 1)} ms over the period; less the work per answer measured above${work === undefined ? '' : ` (${fixed(work, 1)} ms)`}, reaching it at both latencies would take a margin of about ${work === undefined ? 'n/a' : fixed(PERIOD_MS / 0.97 - PERIOD_MS - work, 0)} ms. The margin stands for arrival jitter on a real network, which a loopback simulator cannot show, so this benchmark does not change it.`,
+		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms: ${fixed(shortest - PERIOD_MS, 1)} ms over the period, so these arrivals, stamped by a server with a clock of its own, did not need the margin beyond what the answer times showed. Why the margin is not smaller: see INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
 		'',
 	];
 }
 
 async function main(): Promise<void> {
+	const scenarios: Array<{ scenario: Scenario; name: string }> = [
+		{ scenario: factoriRun, name: 'Factori node' },
+		{ scenario: httpRequestRun, name: 'HTTP Request node' },
+		{ scenario: twoExecutions, name: 'Two executions' },
+	];
+	console.log('Warming the engine up ...');
+	await warmEngine(scenarios.map(({ scenario }) => scenario));
 	const rows: Row[] = [];
-	for (const latencyMs of [30, 300]) {
-		console.log(`Factori node, ${latencyMs} ms ...`);
-		rows.push(await factoriRun(latencyMs));
+	for (let run = 1; run <= RUNS; run++) {
+		for (const { scenario, name } of scenarios) {
+			for (const latencyMs of [30, 300]) {
+				console.log(`${name}, ${latencyMs} ms, run ${run} of ${RUNS} ...`);
+				rows.push(await measure(scenario, latencyMs, run));
+			}
+		}
 	}
-	for (const latencyMs of [30, 300]) {
-		console.log(`HTTP Request node, ${latencyMs} ms ...`);
-		rows.push(await httpRequestRun(latencyMs));
-	}
-	for (const latencyMs of [30, 300]) {
-		console.log(`Two executions, ${latencyMs} ms ...`);
-		rows.push(await twoExecutions(latencyMs));
-	}
+	// The table groups each scenario's runs; they ran in turns.
+	const scenarioOrder = [...new Set(rows.map((r) => r.scenario))];
+	const place = (r: Row) => scenarioOrder.indexOf(r.scenario);
+	rows.sort((a, b) => place(a) - place(b) || a.latencyMs - b.latencyMs || a.run - b.run);
 	console.log('Own CPU per item ...');
 	const own = await ownCpu();
 
@@ -431,7 +448,8 @@ async function main(): Promise<void> {
 		'',
 		`- Machine: ${machine()}`,
 		`- Versions: Node ${process.version}, ${versions}`,
-		`- Simulator: ${LIMIT} calls per ${PERIOD_MS} ms sliding window per account, in the same process as n8n-core`,
+		`- Simulator: ${LIMIT} calls per ${PERIOD_MS} ms sliding window per account, on a thread of its own in the engine's process (bench/simulator-thread.ts)`,
+		`- Each scenario ran ${RUNS} times, in turns, after one unmeasured run of each on ${2 * LIMIT} items to warm the engine up`,
 		'',
 		table(rows),
 		'',
@@ -451,7 +469,7 @@ async function main(): Promise<void> {
 		"- Overall / limit: items per second of the node's execution time (from n8n's run data; for two executions, from the start of both to the end of the last) divided by the limit. It counts the first period's free budget, so a client that bursts can exceed 1.",
 		'- Most in one window: the simulator\'s largest count of data calls (accepted or not) arriving in any sliding window of one period.',
 		'- Items lost: items that came out without a result (an error item, or none).',
-		'- Process CPU / item: user + system CPU of the whole process during the run (n8n-core, the node, the HTTP client and the simulator) divided by the items.',
+		"- Process CPU / item: user + system CPU of the whole process during the run (n8n-core, the node, the HTTP client and the simulator's thread) divided by the items.",
 		'- The Factori runs start with the token stored by a one-item run a period earlier, as every run after the first does; the HTTP Request runs use a long token fetched the same way beforehand.',
 		'',
 	].join('\n');

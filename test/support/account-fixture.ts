@@ -4,6 +4,7 @@
  * fresh account: the pacer and the login cache are per account and per process.
  */
 import { PATHS } from '../../nodes/Factori/transport/contract';
+import { logIn, type PostJson } from '../../nodes/Factori/transport/token-flow';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../dev/simulator/server';
 import { CredentialStore } from './n8n-harness';
 
@@ -48,4 +49,25 @@ export function accountFixtures(account: { username: string; password: string })
 		store.put('cred-1', { ...account, baseUrl: sim.url, rateLimit: limit, rateLimitPeriod: 'second' });
 		return { sim, store, limit, calls };
 	};
+}
+
+const postJson: PostJson = async (url, body) => {
+	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	return { status: response.status, body: (await response.json()) as unknown };
+};
+
+/** A long token for `account`, through the simulator's token endpoints (the credential's own flow). */
+export const longTokenFor = async (baseUrl: string, account: { username: string; password: string }): Promise<string> =>
+	await logIn(postJson, { baseUrl, ...account });
+
+/**
+ * Puts a long token into the fixture's credential, the state every run after a credential's
+ * first starts in, then forgets what the simulator saw of the login.
+ */
+export async function withStoredToken(fixture: AccountFixture, account: { username: string; password: string }): Promise<AccountFixture> {
+	const saved = fixture.store.saved.get('cred-1');
+	fixture.store.put('cred-1', { ...saved, longToken: await longTokenFor(fixture.sim.url, account) });
+	fixture.sim.resetStats();
+	fixture.calls.length = 0;
+	return fixture;
 }

@@ -16,6 +16,8 @@ export interface Account {
 	baseUrl: string;
 	limit: number;
 	periodMs: number;
+	/** Whether the credential holds a long token already; without one, the first call logs in. */
+	hasToken: boolean;
 }
 
 export function accountOf(credentials: ICredentialDataDecryptedObject): Account {
@@ -28,5 +30,6 @@ export function accountOf(credentials: ICredentialDataDecryptedObject): Account 
 		baseUrl,
 		limit: Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : DEFAULT_RATE_LIMIT,
 		periodMs: PERIOD_MS[period],
+		hasToken: typeof credentials.longToken === 'string' && credentials.longToken !== '',
 	};
 }

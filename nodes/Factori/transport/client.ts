@@ -26,7 +26,7 @@ import {
 import { apiError, type ErrorDetails } from '../helpers/errors';
 import type { Clock, Pacer, Release } from './pacer';
 import { decide, type Outcome, type RetryPolicy } from './retry';
-import { OneAtATime, Waits } from './waits';
+import { FirstAlone, OneAtATime, Waits } from './waits';
 
 export const CREDENTIAL_TYPE = 'factoriApi';
 
@@ -62,12 +62,20 @@ export class FactoriClient {
 	 * loop to leave.
 	 */
 	private readonly launches = new OneAtATime();
+	/**
+	 * Without a stored token the first request logs in before it leaves. The pacer reads a delay
+	 * that every answer of a burst shares as the server's time, and would then free the burst's
+	 * slots before the server's window does: so that request goes alone, and the rest follow
+	 * with the token.
+	 */
+	private readonly loginFirst: FirstAlone | undefined;
 
 	constructor(
 		private readonly context: IExecuteFunctions,
 		private readonly options: ClientOptions,
 	) {
 		this.waits = new Waits(options.signal);
+		if (!options.account.hasToken) this.loginFirst = new FirstAlone();
 	}
 
 	/** The consumer record for one identifier, or null when Factori has none. */
@@ -90,6 +98,18 @@ export class FactoriClient {
 
 	/** Sends one request until it has an answer worth returning, or throws a per-item error. */
 	private async send(request: { url: string; qs?: Record<string, string> }, itemIndex: number): Promise<Answer> {
+		const { loginFirst } = this;
+		if (!loginFirst) return await this.attempts(request, itemIndex, false);
+		const entry = await this.wait((signal) => loginFirst.enter(signal), itemIndex);
+		try {
+			return await this.attempts(request, itemIndex, entry.first);
+		} finally {
+			entry.settled();
+		}
+	}
+
+	/** `logsIn`: the first attempt logs in before it leaves (see loginFirst). */
+	private async attempts(request: { url: string; qs?: Record<string, string> }, itemIndex: number, logsIn: boolean): Promise<Answer> {
 		const { pacer, clock, retry, owner } = this.options;
 		for (let attempt = 1; ; attempt++) {
 			this.throwIfStopped(itemIndex);
@@ -115,7 +135,7 @@ export class FactoriClient {
 					? { kind: 'response', status: answer.status, retryAfterHeader: answer.headers['retry-after'] }
 					: { kind: 'network' };
 			} finally {
-				release();
+				release(logsIn && attempt === 1 ? 'delayed' : 'answered');
 			}
 
 			if (answer?.status === STATUS.insufficientCredits) {

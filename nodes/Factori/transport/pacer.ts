@@ -9,7 +9,7 @@
  * `periodMs` when it arrives, somewhere between the moment the pacer grants it and the moment
  * its answer is back. So each start holds one of the `limit` slots until
  *
- *     min(answer + periodMs,  start + periodMs + ARRIVAL_JITTER_MARGIN_MS + lateness)
+ *     min(answer + periodMs,  start + periodMs + margin + lateness)
  *
  * - `answer + periodMs`: the arrival came before the answer, so this is always safe, and for
  *   fast answers (the local simulator, zero latency on a fake clock) it costs nothing.
@@ -20,9 +20,10 @@
  *   (hundreds of milliseconds on a busy machine), and the first requests of a run may log in
  *   first. Such a delay lengthens the answer time just as it delays the arrival, while the
  *   server's own time is in every answer: `lateness` is how much longer this answer took than
- *   the fastest answer of the last period. It is worked out when the slot is checked, not
- *   when the answer comes, so that the answers of a burst that all left late are measured
- *   against the prompt ones that follow it. The slot of an answer faster than the margin is
+ *   the fastest answer of the last two periods (a period before the slot's own answer, and
+ *   everything since). It is worked out when the slot is checked, not when the answer comes,
+ *   so that the answers of a burst that all left late are measured against prompt ones that
+ *   came before it and those that follow it. The slot of an answer faster than the margin is
  *   freed a period after the answer, which absorbs any lateness.
  * - A request still in flight holds its slot, unless even the fastest answers of the last
  *   period took longer than a period plus the margin (the server itself is that slow), or no
@@ -47,25 +48,35 @@ export interface PacerOptions {
 }
 
 /**
- * How much later than the server's window a slow request's slot is freed, in ms.
+ * How much later than the server's window a slow request's slot is freed, in ms, at first.
  *
- * On these machines request arrivals jitter by tens of milliseconds (an evenly spaced client
- * at 95 % of 200/s landed 208 arrivals in one server second). The slot of a request whose
- * response is back within 50 ms is freed a full period after that response, which absorbs
- * any jitter. The slot of a slower request is freed a period plus 50 ms (plus its lateness,
- * see above) after its start, so the server stays within the limit as long as the travel
- * times of two requests started a period apart differ by less than 50 ms beyond what their
- * answer times show; beyond that the 429 cool-off catches the rest.
- * Throughput costs: none with zero latency, latency / period below 50 ms, and at most
- * 50 / 1050 = 4.8 % for per-second limits (0.08 % for per-minute limits) at any latency.
+ * The slot of a request whose answer is back within the margin is freed a period after that
+ * answer, which absorbs any jitter. The slot of a slower request is freed a period plus the
+ * margin (plus its lateness, see above) after its start, so the server stays within the limit
+ * as long as the travel times of two requests started a period apart differ by less than the
+ * margin beyond what their answer times show. Throughput costs: latency / period below the
+ * margin, and at most margin / (period + margin) at any latency: 2 % for per-second limits at
+ * 20 ms.
+ *
+ * A 429 says arrivals came closer than that: the margin then doubles (see coolOff), up to
+ * MAX_ARRIVAL_MARGIN_MS. So it starts small, near what a busy n8n adds itself (an event loop
+ * turn, a timer firing late), and grows only for a network that shows more. Measured on a
+ * 2-CPU machine with the simulator sharing the engine's thread (its arrival times then wait
+ * for the engine too, a harsher clock than a remote server's): 2,000 lookups at 200/s let one
+ * arrival in early with 10 ms and none with 20 ms; with a simulator on a thread of its own
+ * (npm run bench) no arrival needed the margin at all.
  */
-export const ARRIVAL_JITTER_MARGIN_MS = 50;
+export const INITIAL_ARRIVAL_MARGIN_MS = 20;
+/** The widest margin 429s can grow it to: 200 ms costs at most 17 % for per-second limits. */
+export const MAX_ARRIVAL_MARGIN_MS = 200;
 
 /**
  * How a request ended, for its slot: 'answered' (the default) when it was sent, whatever came
- * back; 'unsent' when it never left (the run stopped first), which frees its slot at once.
+ * back; 'unsent' when it never left (the run stopped first), which frees its slot at once;
+ * 'delayed' when it was answered but may have left long after its grant (it logged in first):
+ * its answer time says nothing of the server's, and its slot frees a period after the answer.
  */
-export type ReleaseNote = 'answered' | 'unsent';
+export type ReleaseNote = 'answered' | 'unsent' | 'delayed';
 
 /** Ends a start; call it once the request is done. Later calls change nothing. */
 export type Release = (note?: ReleaseNote) => void;
@@ -121,32 +132,38 @@ class Queue<T> {
 }
 
 /**
- * The fastest answer time among the answers of the last period (a monotonic queue: O(1)
- * amortized per answer).
+ * Answer times of the last two periods, as a monotonic queue: each entry is the fastest answer
+ * from just after the entry before it up to now. So the fastest answer since any moment is the
+ * first entry after that moment (a binary search), and adding an answer is O(1) amortized.
  */
-class RecentAnswers {
+class AnswerTimes {
 	private entries: Array<{ at: number; took: number }> = [];
 	private head = 0;
-
-	/** Infinity when no answer came in the period before `now`. */
-	fastest(now: number, periodMs: number): number {
-		while (this.head < this.entries.length && this.entries[this.head].at <= now - periodMs) this.head++;
-		if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
-			this.entries = this.entries.slice(this.head);
-			this.head = 0;
-		}
-		return this.head < this.entries.length ? this.entries[this.head].took : Infinity;
-	}
-
-	/** When the fastest answer of the last period leaves it (and the fastest may change). */
-	fastestLeavesAt(now: number, periodMs: number): number {
-		this.fastest(now, periodMs);
-		return this.head < this.entries.length ? this.entries[this.head].at + periodMs : -Infinity;
-	}
 
 	add(at: number, took: number): void {
 		while (this.entries.length > this.head && this.entries[this.entries.length - 1].took >= took) this.entries.pop();
 		this.entries.push({ at, took });
+	}
+
+	/** Drops what came at or before `until`: no later question reaches back that far. */
+	forget(until: number): void {
+		while (this.head < this.entries.length && this.entries[this.head].at <= until) this.head++;
+		if (this.head >= 1024 && this.head * 2 >= this.entries.length) {
+			this.entries = this.entries.slice(this.head);
+			this.head = 0;
+		}
+	}
+
+	/** The fastest answer that came after `since`, or undefined when none did. */
+	fastestAfter(since: number): { at: number; took: number } | undefined {
+		let low = this.head;
+		let high = this.entries.length;
+		while (low < high) {
+			const middle = (low + high) >>> 1;
+			if (this.entries[middle].at <= since) low = middle + 1;
+			else high = middle;
+		}
+		return this.entries[low];
 	}
 }
 
@@ -154,6 +171,8 @@ interface Start {
 	at: number;
 	/** When it was answered; its slot frees `periodMs` after this, less the shared shift. */
 	answeredAt?: number;
+	/** Released as 'delayed': its slot frees `periodMs` after its answer, with no shift. */
+	delayed?: boolean;
 	/** Still holds a slot. */
 	live: boolean;
 }
@@ -199,7 +218,11 @@ export class Pacer {
 	private readonly flying = new Queue<Start>();
 	/** Answered starts that may still hold a slot, in answer order: the first to free is first. */
 	private readonly answered = new Queue<Start>();
-	private readonly answerTimes = new RecentAnswers();
+	/** The same for starts released as 'delayed' (their own queue: they free by another rule). */
+	private readonly delayed = new Queue<Start>();
+	private readonly answerTimes = new AnswerTimes();
+	/** How much later than its server window a slow request's slot is freed; see coolOff. */
+	private margin = INITIAL_ARRIVAL_MARGIN_MS;
 	private occupied = 0;
 	private inFlight = 0;
 	private pausedUntil = -Infinity;
@@ -253,10 +276,21 @@ export class Pacer {
 		});
 	}
 
-	/** Pause every start of this account until now + ms (429 cool-off); never shortens a pause. */
+	/** The current arrival margin, in ms (see INITIAL_ARRIVAL_MARGIN_MS). */
+	get arrivalMarginMs(): number {
+		return this.margin;
+	}
+
+	/**
+	 * The server refused a request for the rate (429): pause every start of this account until
+	 * now + ms (never shortening a pause), and double the arrival margin, once per cool-off:
+	 * the other refusals that come back during the pause were sent before it began.
+	 */
 	coolOff(ms: number): void {
 		if (!Number.isFinite(ms) || ms <= 0) return;
-		this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + ms);
+		const now = this.clock.now();
+		if (now >= this.pausedUntil) this.margin = Math.min(MAX_ARRIVAL_MARGIN_MS, this.margin * 2);
+		this.pausedUntil = Math.max(this.pausedUntil, now + ms);
 		this.kick();
 	}
 
@@ -282,16 +316,22 @@ export class Pacer {
 	/** Frees slots that have run out; afterwards both queues' fronts are live and unsettled. */
 	private prune(now: number): void {
 		const { periodMs } = this.settings;
+		this.answerTimes.forget(now - 2 * periodMs);
 		const shift = this.shift(now);
 		for (let start = this.answered.peek(); start; start = this.answered.peek()) {
 			if (start.live && (start.answeredAt as number) + periodMs - shift > now) break;
 			this.answered.shift();
 			this.free(start);
 		}
+		for (let start = this.delayed.peek(); start; start = this.delayed.peek()) {
+			if (start.live && (start.answeredAt as number) + periodMs > now) break;
+			this.delayed.shift();
+			this.free(start);
+		}
 		this.dropAnsweredFlying();
 		if (!this.inFlightSlotsExpire(now)) return;
 		for (let start = this.flying.peek(); start; start = this.flying.peek()) {
-			if (start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS > now) break;
+			if (start.at + periodMs + this.margin > now) break;
 			this.flying.shift();
 			this.free(start);
 			this.dropAnsweredFlying();
@@ -306,12 +346,14 @@ export class Pacer {
 
 	/**
 	 * How much earlier than a period after its answer every answered slot frees: the fastest
-	 * recent answer time, less the margin. Every answered slot that is still live was answered
-	 * within the last period, so its own time is among those, and its lateness is not negative.
+	 * answer time of the last two periods, less the margin. Every answered slot that is still
+	 * live was answered within the last period, so this counts its own time and every answer
+	 * from a period before it on: a burst that left late is measured against prompt answers
+	 * that came before it as well as after it, and its lateness is never negative.
 	 */
 	private shift(now: number): number {
-		const fastest = this.answerTimes.fastest(now, this.settings.periodMs);
-		return Number.isFinite(fastest) ? Math.max(0, fastest - ARRIVAL_JITTER_MARGIN_MS) : 0;
+		const fastest = this.answerTimes.fastestAfter(now - 2 * this.settings.periodMs);
+		return fastest ? Math.max(0, fastest.took - this.margin) : 0;
 	}
 
 	/**
@@ -320,7 +362,8 @@ export class Pacer {
 	 * recent answers take longer than that (the wait is the server's, not ours).
 	 */
 	private inFlightSlotsExpire(now: number): boolean {
-		return this.answerTimes.fastest(now, this.settings.periodMs) >= this.settings.periodMs + ARRIVAL_JITTER_MARGIN_MS;
+		const { periodMs } = this.settings;
+		return (this.answerTimes.fastestAfter(now - periodMs)?.took ?? Infinity) >= periodMs + this.margin;
 	}
 
 	private free(start: Start): void {
@@ -340,12 +383,12 @@ export class Pacer {
 			const extra = this.occupied - limit;
 			const expiries: number[] = [];
 			if (extra === 0) {
-				const answered = this.answered.peek();
-				const flying = this.flying.peek();
-				if (answered) expiries.push(this.expiry(answered, now));
-				if (flying) expiries.push(this.expiry(flying, now));
+				for (const start of [this.answered.peek(), this.delayed.peek(), this.flying.peek()]) {
+					if (start) expiries.push(this.expiry(start, now));
+				}
 			} else {
 				for (const start of this.answered) if (start.live) expiries.push(this.expiry(start, now));
+				for (const start of this.delayed) if (start.live) expiries.push(this.expiry(start, now));
 				for (const start of this.flying) if (start.live && start.answeredAt === undefined) expiries.push(this.expiry(start, now));
 			}
 			expiries.sort((a, b) => a - b);
@@ -357,12 +400,13 @@ export class Pacer {
 	/** When a live start frees its slot, as far as is known now. */
 	private expiry(start: Start, now: number): number {
 		const { periodMs } = this.settings;
-		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - this.shift(now);
-		const earliest = start.at + periodMs + ARRIVAL_JITTER_MARGIN_MS;
+		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - (start.delayed ? 0 : this.shift(now));
+		const earliest = start.at + periodMs + this.margin;
 		if (this.inFlightSlotsExpire(now)) return earliest;
 		// Held while fast answers are recent: look again when the fastest leaves the period, or
 		// a waiter could sleep until some unrelated release.
-		return Math.max(earliest, this.answerTimes.fastestLeavesAt(now, periodMs));
+		const fastest = this.answerTimes.fastestAfter(now - periodMs);
+		return Math.max(earliest, fastest ? fastest.at + periodMs : -Infinity);
 	}
 
 	/** Something changed: start the dispatcher, or cut its wait short if it can act sooner. */
@@ -455,6 +499,11 @@ export class Pacer {
 		start.answeredAt = now;
 		if (note === 'unsent') {
 			this.free(start);
+			return;
+		}
+		if (note === 'delayed') {
+			start.delayed = true;
+			if (start.live) this.delayed.push(start);
 			return;
 		}
 		this.answerTimes.add(now, now - start.at);

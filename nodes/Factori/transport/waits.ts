@@ -80,3 +80,37 @@ export class OneAtATime {
 		}
 	}
 }
+
+/**
+ * Lets the first task through alone: the others start once it has settled, however it ended.
+ * A waiter whose signal aborts stops waiting.
+ */
+export class FirstAlone {
+	private first: Promise<void> | undefined;
+
+	/**
+	 * Resolves when the caller may start: `first` says whether it is the first, and `settled`
+	 * is to be called once its task has settled (only the first's call counts).
+	 */
+	async enter(signal: AbortSignal): Promise<{ first: boolean; settled: () => void }> {
+		if (!this.first) {
+			let settled!: () => void;
+			this.first = new Promise<void>((resolve) => (settled = resolve));
+			return { first: true, settled };
+		}
+		const first = this.first;
+		await new Promise<void>((resolve, reject) => {
+			if (signal.aborted) {
+				reject(signal.reason);
+				return;
+			}
+			const onAbort = () => reject(signal.reason);
+			signal.addEventListener('abort', onAbort, { once: true });
+			void first.then(() => {
+				signal.removeEventListener('abort', onAbort);
+				resolve();
+			});
+		});
+		return { first: false, settled: () => undefined };
+	}
+}

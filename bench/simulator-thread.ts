@@ -1,0 +1,64 @@
+/**
+ * The simulator on a thread of its own, for the benchmark: its HTTP work does not wait for the
+ * engine's event loop, nor the engine for it, and it stamps each arrival when the request
+ * reaches it, the way a remote server would. Its CPU still counts in the process's.
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import type { SimulatorOptions } from '../dev/simulator/server';
+
+/** What the benchmark reads from the simulator after a run. */
+export interface SimulatorReport {
+	/** Server time (ms) of each data call it accepted (not 429), in arrival order. */
+	accepted: number[];
+	rateLimited: number;
+	/** The most data calls (accepted or not) that arrived in one window of the period. */
+	busiestWindow: number;
+}
+
+export type SimulatorRequest = { kind: 'report' } | { kind: 'reset' } | { kind: 'stop' };
+export type SimulatorReply = { kind: 'started'; url: string } | { kind: 'report'; report: SimulatorReport } | { kind: 'done' };
+
+export interface SimulatorThread {
+	url: string;
+	report(): Promise<SimulatorReport>;
+	resetStats(): Promise<void>;
+	stop(): Promise<void>;
+}
+
+// A worker runs plain JavaScript: register the TypeScript loader the benchmark itself runs under.
+const BOOT = `require('ts-node').register({ transpileOnly: true }); require(require('node:worker_threads').workerData.entry);`;
+
+export async function startSimulatorThread(options: SimulatorOptions): Promise<SimulatorThread> {
+	const worker = new Worker(BOOT, { eval: true, workerData: { entry: join(__dirname, 'simulator-worker.ts'), options } });
+	const next = () =>
+		new Promise<SimulatorReply>((resolve, reject) => {
+			const fail = (error: Error) => reject(error);
+			worker.once('error', fail);
+			worker.once('message', (reply: SimulatorReply) => {
+				worker.off('error', fail);
+				resolve(reply);
+			});
+		});
+	const ask = async (request: SimulatorRequest) => {
+		const reply = next();
+		worker.postMessage(request);
+		return await reply;
+	};
+	const started = await next();
+	if (started.kind !== 'started') throw new Error(`the simulator thread answered ${started.kind} instead of starting`);
+	return {
+		url: started.url,
+		report: async () => {
+			const reply = await ask({ kind: 'report' });
+			if (reply.kind !== 'report') throw new Error(`the simulator thread answered ${reply.kind} instead of a report`);
+			return reply.report;
+		},
+		resetStats: async () => void (await ask({ kind: 'reset' })),
+		stop: async () => {
+			await ask({ kind: 'stop' });
+			await worker.terminate();
+		},
+	};
+}
