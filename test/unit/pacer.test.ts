@@ -221,7 +221,7 @@ describe('Pacer: the rate limit', () => {
 		expect(pacer.options.maxInFlight).toBe(100);
 		const { started, peakInFlight } = await simulate(pacer, clock, backlog('a', 200 * 40, 300));
 		const cycle = 1_000 + MARGIN;
-		// Two batches of 100 (maxInFlight) per cycle, at 0 and 300 ms: 1000 / 1050 = 95.2 % of the limit.
+		// Two batches of 100 (maxInFlight) per cycle, at 0 and 300 ms: 1000 / (1000 + margin) of the limit.
 		for (let k = 0; k < 40; k++) {
 			expect(started[200 * k].at).toBe(k * cycle);
 			expect(started[200 * k + 100].at).toBe(k * cycle + 300);
@@ -232,7 +232,7 @@ describe('Pacer: the rate limit', () => {
 	it('frees a fast request slot a period after its answer, a slow one a period plus the margin after its start', async () => {
 		for (const [latency, next] of [
 			[0, 1_000],
-			[20, 1_020],
+			[MARGIN / 2, 1_000 + MARGIN / 2],
 			[MARGIN - 1, 1_000 + MARGIN - 1],
 			[MARGIN, 1_000 + MARGIN],
 			[300, 1_000 + MARGIN],
