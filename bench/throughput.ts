@@ -399,7 +399,7 @@ function throughputNotes(rows: Row[]): string[] {
 	return [
 		'## Where the period goes',
 		'',
-		`The pacer holds each slot until min(answer + period, start + period + margin + lateness), where the margin is ${margin} ms until a 429 widens it (none did here) and lateness is how much longer the answer took than the fastest answer of the last two periods (nodes/Factori/transport/pacer.ts). A request leaves after its grant once the engine has prepared it, so the delay of each departure shows twice in the gap between calls ${LIMIT} apart: as the lateness of the earlier call, and as the late departure of the later one. Over the runs above, the mean gap was one period plus:`,
+		`The pacer holds each slot until min(answer + period, start + period + margin + lateness), where the margin is ${margin} ms until a 429 widens it (none did here) and lateness is how much longer the answer took than the fastest answer of the last two periods (nodes/Factori/transport/pacer.ts). On top of those comes the engine's own time: a request leaves only once the engine has prepared it, and the next one is granted only once the one before it has had a turn of the event loop to leave (nodes/Factori/transport/client.ts), which on a busy loop comes a few milliseconds after a slot frees. Over the runs above, the mean gap between calls ${LIMIT} apart was one period plus:`,
 		'',
 		...latencies(single).map((latencyMs) => {
 			const runs = single.filter((r) => r.latencyMs === latencyMs);
@@ -411,7 +411,7 @@ function throughputNotes(rows: Row[]): string[] {
 			return `- ${latencyMs} ms latency: ${fixed(over, 1)} ms; ${rule} and ${fixed(over - Math.min(latencyMs, margin), 1)} ms of the engine's own delays. Share: ${fixed(PERIOD_MS / (PERIOD_MS + over), 3)}.`;
 		}),
 		'',
-		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms: ${fixed(shortest - PERIOD_MS, 1)} ms over the period, so these arrivals, stamped by a server with a clock of its own, did not need the margin beyond what the answer times showed. Why the margin is not smaller: see INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
+		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms: ${fixed(shortest - PERIOD_MS, 1)} ms over the period, so these arrivals, stamped by a server with a clock of its own, did not need the margin beyond what the answer times showed. The margin stands for what a real network adds; how it was chosen and how it grows: INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
 		'',
 	];
 }

@@ -99,17 +99,22 @@ export class FactoriClient {
 	/** Sends one request until it has an answer worth returning, or throws a per-item error. */
 	private async send(request: { url: string; qs?: Record<string, string> }, itemIndex: number): Promise<Answer> {
 		const { loginFirst } = this;
-		if (!loginFirst) return await this.attempts(request, itemIndex, false);
+		if (!loginFirst) return await this.attempts(request, itemIndex);
 		const entry = await this.wait((signal) => loginFirst.enter(signal), itemIndex);
+		if (!entry.first) return await this.attempts(request, itemIndex);
 		try {
-			return await this.attempts(request, itemIndex, entry.first);
+			return await this.attempts(request, itemIndex, entry.settled);
 		} finally {
+			// Also when it ended before its first answer (the run stopped, the wait was cancelled).
 			entry.settled();
 		}
 	}
 
-	/** `logsIn`: the first attempt logs in before it leaves (see loginFirst). */
-	private async attempts(request: { url: string; qs?: Record<string, string> }, itemIndex: number, logsIn: boolean): Promise<Answer> {
+	/**
+	 * The attempts of one request. `loggedIn`: this is the request that logs in first (see
+	 * loginFirst); called once its first attempt is answered, when the others may go.
+	 */
+	private async attempts(request: { url: string; qs?: Record<string, string> }, itemIndex: number, loggedIn?: () => void): Promise<Answer> {
 		const { pacer, clock, retry, owner } = this.options;
 		for (let attempt = 1; ; attempt++) {
 			this.throwIfStopped(itemIndex);
@@ -135,7 +140,8 @@ export class FactoriClient {
 					? { kind: 'response', status: answer.status, retryAfterHeader: answer.headers['retry-after'] }
 					: { kind: 'network' };
 			} finally {
-				release(logsIn && attempt === 1 ? 'delayed' : 'answered');
+				release(loggedIn && attempt === 1 ? 'delayed' : 'answered');
+				if (attempt === 1) loggedIn?.();
 			}
 
 			if (answer?.status === STATUS.insufficientCredits) {
