@@ -114,7 +114,11 @@ export class FactoriClient {
 	 * The attempts of one request. `loggedIn`: this is the request that logs in first (see
 	 * loginFirst); called once its first attempt is answered, when the others may go.
 	 */
-	private async attempts(request: { url: string; qs?: Record<string, string> }, itemIndex: number, loggedIn?: () => void): Promise<Answer> {
+	private async attempts(
+		request: { url: string; qs?: Record<string, string> },
+		itemIndex: number,
+		loggedIn?: () => void,
+	): Promise<Answer> {
 		const { pacer, clock, retry, owner } = this.options;
 		for (let attempt = 1; ; attempt++) {
 			this.throwIfStopped(itemIndex);

@@ -17,14 +17,16 @@
  *   latency (that would cut throughput to periodMs / (periodMs + latency), 77 % at 300 ms).
  *   But a request may leave well after its grant: n8n prepares every request of a process on
  *   one thread, so of 100 granted at once the last leaves after the other 99 were prepared
- *   (hundreds of milliseconds on a busy machine), and the first requests of a run may log in
- *   first. Such a delay lengthens the answer time just as it delays the arrival, while the
- *   server's own time is in every answer: `lateness` is how much longer this answer took than
- *   the fastest answer of the last two periods (a period before the slot's own answer, and
- *   everything since). It is worked out when the slot is checked, not when the answer comes,
- *   so that the answers of a burst that all left late are measured against prompt ones that
- *   came before it and those that follow it. The slot of an answer faster than the margin is
- *   freed a period after the answer, which absorbs any lateness.
+ *   (hundreds of milliseconds on a busy machine). Such a delay lengthens the answer time just
+ *   as it delays the arrival, while the server's own time is in every answer: `lateness` is
+ *   how much longer this answer took than the fastest answer of the last two periods (a
+ *   period before the slot's own answer, and everything since). It is worked out when the
+ *   slot is checked, not when the answer comes, so that the answers of a burst that all left
+ *   late are measured against prompt ones that came before it and those that follow it. The
+ *   slot of an answer faster than the margin is freed a period after the answer, which
+ *   absorbs any lateness. A delay that every answer around it shares (a whole burst that
+ *   waited for a login) would read as the server's: a caller who knows of such a delay
+ *   releases that request as 'delayed' instead.
  * - A request still in flight holds its slot, unless even the fastest answers of the last
  *   period took longer than a period plus the margin (the server itself is that slow), or no
  *   answer came in the last period: then it is freed a period plus the margin after its start.
@@ -312,7 +314,7 @@ export class Pacer {
 		this.kick();
 	}
 
-	/** Frees slots that have run out; afterwards both queues' fronts are live and unsettled. */
+	/** Frees slots that have run out; afterwards every queue's front is live (and in flight, for `flying`). */
 	private prune(now: number): void {
 		const { periodMs } = this.settings;
 		this.answerTimes.forget(now - 2 * periodMs);

@@ -82,15 +82,15 @@ export class OneAtATime {
 }
 
 /**
- * Lets the first task through alone: the others start once it has settled, however it ended.
- * A waiter whose signal aborts stops waiting.
+ * Lets the first caller through alone: the others go once it calls `settled`, however its task
+ * went. A waiter whose signal aborts stops waiting.
  */
 export class FirstAlone {
 	private first: Promise<void> | undefined;
 
 	/**
 	 * Resolves when the caller may start: `first` says whether it is the first, and `settled`
-	 * is to be called once its task has settled (only the first's call counts).
+	 * lets the others go (only the first's counts; later calls change nothing).
 	 */
 	async enter(signal: AbortSignal): Promise<{ first: boolean; settled: () => void }> {
 		if (!this.first) {
