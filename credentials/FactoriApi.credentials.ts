@@ -16,6 +16,8 @@ import {
 	DEFAULT_TOKEN_TYPE,
 	PATHS,
 } from '../nodes/Factori/transport/contract';
+import { accountOf } from '../nodes/Factori/transport/account';
+import { pacerOf } from '../nodes/Factori/transport/pacer';
 import { LoginCoalescer, loginKey, logIn, type LoginSettings } from '../nodes/Factori/transport/token-flow';
 
 const logins = new LoginCoalescer();
@@ -126,9 +128,11 @@ export class FactoriApi implements ICredentialType {
 			})) as { statusCode: number; body: unknown };
 			return { status: response.statusCode, body: response.body };
 		};
-		const longToken = await logins.token(loginKey(settings), text(credentials.longToken) || undefined, async () =>
-			await logIn(postJson, settings),
-		);
+		const heldToken = text(credentials.longToken) || undefined;
+		const longToken = await logins.token(loginKey(settings), heldToken, async () => await logIn(postJson, settings));
+		// Called with a token, this is n8n's re-login after a 401 (or the credential test): n8n
+		// sends the request again next, one more arrival that the account's pacer must allow for.
+		if (heldToken) await pacerOf(accountOf(credentials).key)?.acquireResend();
 		return { longToken };
 	}
 

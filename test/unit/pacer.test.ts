@@ -512,6 +512,50 @@ describe('Pacer: release', () => {
 	});
 });
 
+describe('Pacer: a resend after a re-login (acquireResend)', () => {
+	it('needs a slot within the limit, and is served before the callers already waiting', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		const first = ask(pacer, clock);
+		ask(pacer, clock);
+		const waiting = ask(pacer, clock);
+		let resentAt: number | undefined;
+		await clock.advanceTo(100);
+		void pacer.acquireResend().then(() => (resentAt = clock.now()));
+		first.end();
+		await clock.advanceTo(5_000);
+		// The first slot frees a period plus the margin after its start: the resend takes it.
+		expect(resentAt).toBe(1_000 + MARGIN);
+		expect(waiting.grantedAt).toBeGreaterThan(1_000 + MARGIN);
+	});
+
+	it('does not wait for a place in flight: the request it repeats holds one', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 10, periodMs: 1_000, maxInFlight: 1 }, clock);
+		ask(pacer, clock);
+		const next = ask(pacer, clock);
+		let resent = false;
+		void pacer.acquireResend().then(() => (resent = true));
+		await flush();
+		expect(resent).toBe(true);
+		expect(next.grantedAt).toBeUndefined();
+	});
+
+	it('frees its slot a period, the margin and the fastest recent round trip after its start', async () => {
+		const clock = new FakeClock();
+		const pacer = new Pacer({ limit: 2, periodMs: 1_000 }, clock);
+		const measured = ask(pacer, clock);
+		await clock.advanceTo(40);
+		measured.end(); // a round trip of 40 ms
+		await pacer.acquireResend();
+		const after = [ask(pacer, clock), ask(pacer, clock)];
+		await clock.advanceTo(5_000);
+		// The measured request's slot frees a period plus the margin after its start; the resend's,
+		// granted at 40, a period, the margin and the 40 ms round trip after that.
+		expect(after.map((held) => held.grantedAt)).toEqual([1_000 + MARGIN, 40 + 1_000 + MARGIN + 40]);
+	});
+});
+
 describe('Pacer: fairness between executions', () => {
 	it('serves owners round-robin: 10 requests queued behind 2,000 of another owner finish in two periods', async () => {
 		const clock = new FakeClock();

@@ -170,6 +170,8 @@ class AnswerTimes {
 
 interface Start {
 	at: number;
+	/** Granted by acquireResend. */
+	resend?: boolean;
 	/** When it was answered; its slot frees `periodMs` after this, less the shared shift. */
 	answeredAt?: number;
 	/** Released as 'delayed': its slot frees `periodMs` after its answer, with no shift. */
@@ -180,6 +182,8 @@ interface Start {
 
 interface Waiter {
 	owner: string;
+	/** Asked for by acquireResend: served first, outside the in-flight bound. */
+	resend: boolean;
 	settled: boolean;
 	resolve: (release: Release) => void;
 	reject: (reason: unknown) => void;
@@ -221,6 +225,8 @@ export class Pacer {
 	private readonly answered = new Queue<Start>();
 	/** The same for starts released as 'delayed' (their own queue: they free by another rule). */
 	private readonly delayed = new Queue<Start>();
+	/** Resends (acquireResend), in start order: no answer is ever reported for them. */
+	private readonly resent = new Queue<Start>();
 	private readonly answerTimes = new AnswerTimes();
 	/** How much later than its server window a slow request's slot is freed; see coolOff. */
 	private margin = INITIAL_ARRIVAL_MARGIN_MS;
@@ -230,6 +236,8 @@ export class Pacer {
 
 	/** Waiting callers, one queue per owner, and the owners' round-robin order. */
 	private readonly queues = new Map<string, Queue<Waiter>>();
+	/** Waiting resends (acquireResend), served before the owners. */
+	private readonly resends = new Queue<Waiter>();
 	private readonly turns = new Queue<string>();
 	private waiting = 0;
 
@@ -258,20 +266,39 @@ export class Pacer {
 	 * starve a small one.
 	 */
 	acquire(owner: string, signal?: AbortSignal): Promise<Release> {
+		return this.enqueue(owner, false, signal);
+	}
+
+	/**
+	 * Resolves when a request already in flight may be sent again (n8n resends once after a
+	 * re-login): one more arrival at the server, so one more start within the limit. Served
+	 * before every other waiter and outside the in-flight bound, since the request it repeats
+	 * holds its place in flight (requests waiting to resend must not wait for each other). Whoever
+	 * resends never hears of the answer, so its slot frees by a rule of its own (see expiry).
+	 */
+	async acquireResend(signal?: AbortSignal): Promise<void> {
+		await this.enqueue('', true, signal);
+	}
+
+	private enqueue(owner: string, resend: boolean, signal?: AbortSignal): Promise<Release> {
 		if (signal?.aborted) return Promise.reject(signal.reason);
 		return new Promise<Release>((resolve, reject) => {
-			const waiter: Waiter = { owner, settled: false, resolve, reject, signal };
+			const waiter: Waiter = { owner, resend, settled: false, resolve, reject, signal };
 			if (signal) {
 				waiter.onAbort = () => this.cancel(waiter);
 				signal.addEventListener('abort', waiter.onAbort, { once: true });
 			}
-			let queue = this.queues.get(owner);
-			if (!queue) {
-				queue = new Queue<Waiter>();
-				this.queues.set(owner, queue);
-				this.turns.push(owner);
+			if (resend) {
+				this.resends.push(waiter);
+			} else {
+				let queue = this.queues.get(owner);
+				if (!queue) {
+					queue = new Queue<Waiter>();
+					this.queues.set(owner, queue);
+					this.turns.push(owner);
+				}
+				queue.push(waiter);
 			}
-			queue.push(waiter);
 			this.waiting++;
 			this.kick();
 		});
@@ -309,6 +336,7 @@ export class Pacer {
 			// Nothing left to serve: drop the cancelled entries now rather than on the next turn.
 			this.queues.clear();
 			while (this.turns.shift() !== undefined);
+			while (this.resends.shift() !== undefined);
 		}
 		waiter.reject(waiter.signal?.reason);
 		this.kick();
@@ -327,6 +355,11 @@ export class Pacer {
 		for (let start = this.delayed.peek(); start; start = this.delayed.peek()) {
 			if (start.live && (start.answeredAt as number) + periodMs > now) break;
 			this.delayed.shift();
+			this.free(start);
+		}
+		for (let start = this.resent.peek(); start; start = this.resent.peek()) {
+			if (this.expiry(start, now) > now) break;
+			this.resent.shift();
 			this.free(start);
 		}
 		this.dropAnsweredFlying();
@@ -377,19 +410,20 @@ export class Pacer {
 	private nextStartAt(now: number): number {
 		this.prune(now);
 		const { limit, maxInFlight } = this.settings;
-		if (this.inFlight >= maxInFlight) return Infinity;
+		if (this.inFlight >= maxInFlight && !this.resendWaiting()) return Infinity;
 		let at = Math.max(now, this.pausedUntil);
 		if (this.occupied >= limit) {
 			// Only when the limit is lowered can more than one slot have to run out first.
 			const extra = this.occupied - limit;
 			const expiries: number[] = [];
 			if (extra === 0) {
-				for (const start of [this.answered.peek(), this.delayed.peek(), this.flying.peek()]) {
+				for (const start of [this.answered.peek(), this.delayed.peek(), this.resent.peek(), this.flying.peek()]) {
 					if (start) expiries.push(this.expiry(start, now));
 				}
 			} else {
 				for (const start of this.answered) if (start.live) expiries.push(this.expiry(start, now));
 				for (const start of this.delayed) if (start.live) expiries.push(this.expiry(start, now));
+				for (const start of this.resent) if (start.live) expiries.push(this.expiry(start, now));
 				for (const start of this.flying) if (start.live && start.answeredAt === undefined) expiries.push(this.expiry(start, now));
 			}
 			expiries.sort((a, b) => a - b);
@@ -401,6 +435,12 @@ export class Pacer {
 	/** When a live start frees its slot, as far as is known now. */
 	private expiry(start: Start, now: number): number {
 		const { periodMs } = this.settings;
+		if (start.resend) {
+			// It reaches the server within one of its round trips: the fastest answer of the last
+			// two periods measures one (no answer yet: a whole period more).
+			const roundTrip = this.answerTimes.fastestAfter(now - 2 * periodMs)?.took ?? periodMs;
+			return start.at + periodMs + this.margin + roundTrip;
+		}
 		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - (start.delayed ? 0 : this.shift(now));
 		const earliest = start.at + periodMs + this.margin;
 		if (this.inFlightSlotsExpire(now)) return earliest;
@@ -461,7 +501,17 @@ export class Pacer {
 		}
 	}
 
+	/** Whether a resend waits (its waiter is served first); drops cancelled ones from the front. */
+	private resendWaiting(): boolean {
+		while (this.resends.peek()?.settled) this.resends.shift();
+		return this.resends.length > 0;
+	}
+
 	private grantNext(now: number): void {
+		if (this.resendWaiting()) {
+			this.grant(this.resends.shift() as Waiter, now);
+			return;
+		}
 		for (let owner = this.turns.shift(); owner !== undefined; owner = this.turns.shift()) {
 			const queue = this.queues.get(owner) as Queue<Waiter>;
 			let waiter = queue.shift();
@@ -481,8 +531,14 @@ export class Pacer {
 		if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
 
 		const start: Start = { at: now, live: true };
-		this.flying.push(start);
 		this.occupied++;
+		if (waiter.resend) {
+			start.resend = true;
+			this.resent.push(start);
+			waiter.resolve(() => undefined);
+			return;
+		}
+		this.flying.push(start);
 		this.inFlight++;
 
 		let released = false;
@@ -512,7 +568,7 @@ export class Pacer {
 	}
 
 	private failAll(error: unknown): void {
-		for (const queue of this.queues.values()) {
+		for (const queue of [this.resends, ...this.queues.values()]) {
 			for (let waiter = queue.shift(); waiter; waiter = queue.shift()) {
 				if (waiter.settled) continue;
 				waiter.settled = true;
@@ -527,6 +583,9 @@ export class Pacer {
 }
 
 const pacers = new Map<string, Pacer>();
+
+/** The pacer of an account key, when a node of this process has paced calls of it. */
+export const pacerOf = (accountKey: string): Pacer | undefined => pacers.get(accountKey);
 
 /**
  * One pacer per account key (base URL + user name) per process, shared by every execution.
