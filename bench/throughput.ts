@@ -411,7 +411,7 @@ function throughputNotes(rows: Row[]): string[] {
 			return `- ${latencyMs} ms latency: ${fixed(over, 1)} ms; ${rule} and ${fixed(over - Math.min(latencyMs, margin), 1)} ms of the engine's own delays. Share: ${fixed(PERIOD_MS / (PERIOD_MS + over), 3)}.`;
 		}),
 		'',
-		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms: ${fixed(shortest - PERIOD_MS, 1)} ms over the period, so these arrivals, stamped by a server with a clock of its own, did not need the margin beyond what the answer times showed. The margin stands for what a real network adds; how it was chosen and how it grows: INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
+		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms, ${fixed(shortest - PERIOD_MS, 1)} ms over the period: of the ${margin} ms margin, these arrivals (stamped by a server with a clock of its own) used ${fixed(Math.max(0, PERIOD_MS + margin - shortest), 1)} ms beyond what the answer times showed. The margin stands for what a real network adds; how it was chosen and how it grows: INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
 		'',
 	];
 }
