@@ -167,9 +167,10 @@ describe('Pacer: the rate limit', () => {
 		);
 	});
 
-	// Known gap, the general form of the one marked below: a delay before departure that no
-	// prompt answer of the two periods around it exposes reads as server latency. Marked
-	// failing until fixed.
+	// Known gap: a delay before departure that no prompt answer of the two periods around it
+	// exposes reads as server latency. Its one known cause in a run, the login, is handled by the
+	// client (the request that logs in goes alone and is released as 'delayed', tested below);
+	// a stall of the whole engine is not. Marked failing until fixed.
 	it.failing('keeps server arrivals within the limit when requests leave late and the delay shows in their answer time (random schedules)', async () => {
 		const scenario = schedules({ maxLimit: 200, maxOwners: 3, maxSpread: 3, maxRequests: 150, lateDepartures: true });
 		await fc.assert(
