@@ -19,10 +19,12 @@ import { FactoriApi } from '../../credentials/FactoriApi.credentials';
 import { Factori } from '../../nodes/Factori/Factori.node';
 import {
 	DEFAULT_BASE_URL,
+	DEFAULT_PHONE_FORMAT,
 	DEFAULT_RATE_LIMIT,
 	DEFAULT_RATE_LIMIT_PERIOD,
 	DEFAULT_TOKEN_TYPE,
 	PATHS,
+	PHONE_FORMATS,
 } from '../../nodes/Factori/transport/contract';
 import { DEFAULT_RETRY } from '../../nodes/Factori/transport/retry';
 
@@ -175,6 +177,12 @@ describe('node type factori', () => {
 		const maxAttempts = one(inside, 'maxAttempts');
 		expect(maxAttempts.type).toBe('number');
 		expect(maxAttempts.default).toBe(DEFAULT_RETRY.maxAttempts);
+
+		const phoneFormat = one(inside, 'phoneFormat');
+		expect(phoneFormat.type).toBe('options');
+		expect([...values(phoneFormat)].sort()).toEqual([...PHONE_FORMATS].sort());
+		expect(phoneFormat.default).toBe(DEFAULT_PHONE_FORMAT);
+		expect(phoneFormat.displayOptions).toEqual({ show: { '/identifierType': ['phone'] } });
 	});
 
 	test('a node just added gets the public defaults, for each resource', () => {

@@ -9,7 +9,7 @@ import {
 	type HashBeforeSending,
 	type IdentifierFormat,
 } from '../../nodes/Factori/helpers/normalize';
-import type { HashAlgorithm, IdentifierType } from '../../nodes/Factori/transport/contract';
+import type { HashAlgorithm, IdentifierType, PhoneFormat } from '../../nodes/Factori/transport/contract';
 
 /** One named case: a call and either the value it returns or the exact message it throws. */
 interface Case {
@@ -28,6 +28,9 @@ const MAID_FORM = `a MAID is a UUID of 8-4-4-4-12 hex digits, like ${MAID}`;
 const SHA256_OF_EMAIL = '836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f';
 const MD5_OF_PHONE = 'dd065fdf4469ee22b6bb8b76408fa030';
 const SHA256_OF_PHONE = '8a59780bb8cd2ba022bfa5ba2ea3b6e07af17a7d8b30c1f9b3390e36f69019e4';
+// Of '15551234567' and '5551234567' (printf ... | sha256sum, md5sum).
+const SHA256_OF_PHONE_WITH_1 = 'd6736136ea896c1bfdc553e0e86e702c70d060d805696ca3e4e9e0961353860a';
+const MD5_OF_PHONE_NATIONAL = '6326e97c011be2b8ffaa12c9f2f0407e';
 const SHA256_OF_MAID = '31b806b4deec8c4cb1ffb18b9ab4ee1fa82a2b30e1f47902f04d03f5db023376';
 const SHA256_OF_ZERO_MAID = '12b9377cbe7e5c94e8a70d9d23929523d14afa954793130f8a3959c7b849aca8';
 const SHA256_OF_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -44,7 +47,8 @@ const wire = (
 	value: unknown,
 	format: IdentifierFormat,
 	hash: HashBeforeSending,
-) => () => toWireIdentifier(type, value, format, hash);
+	phoneFormat?: PhoneFormat,
+) => () => toWireIdentifier(type, value, format, hash, phoneFormat);
 
 const emailCases: Case[] = [
 	ok('email: trimmed and lowercased', () => normalizeEmail('  John.Doe@Example.COM  '), 'john.doe@example.com'),
@@ -258,7 +262,22 @@ const wireCases: Case[] = [
 		"The hash-before-sending option 'sha1' is unknown; use one of none, sha256, md5"),
 ];
 
-const catalogue: Case[] = [...emailCases, ...commonCases, ...phoneCases, ...maidCases, ...hashCases, ...wireCases];
+const phoneFormatCases: Case[] = [
+	ok('phone format: E.164 by default', wire('phone', '(555) 123-4567', 'raw', 'none'), '+15551234567'),
+	ok('phone format: e164', wire('phone', '555.123.4567', 'raw', 'none', 'e164'), '+15551234567'),
+	ok('phone format: countryCode', wire('phone', '+1 (555) 123-4567', 'raw', 'none', 'countryCode'), '15551234567'),
+	ok('phone format: national', wire('phone', '1-555-123-4567 ext. 89', 'raw', 'none', 'national'), '5551234567'),
+	ok('phone format: hashed in the form it is sent', wire('phone', '555 123 4567', 'raw', 'sha256', 'countryCode'), SHA256_OF_PHONE_WITH_1),
+	ok('phone format: national, MD5', wire('phone', '5551234567', 'raw', 'md5', 'national'), MD5_OF_PHONE_NATIONAL),
+	ok('phone format: a hash is sent as given', wire('phone', SHA256_OF_PHONE, 'sha256', 'none', 'national'), SHA256_OF_PHONE),
+	ok('phone format: not applied to other types', wire('email', 'A@B.co', 'raw', 'none', 'national'), 'a@b.co'),
+	err('phone format: a bad phone still fails first', wire('phone', '555-1234', 'raw', 'none', 'national'),
+		`The phone '555-1234' has 7 digits; ${US_DIGITS}`),
+	err('phone format: unknown', wire('phone', '5551234567', 'raw', 'none', 'dashed' as PhoneFormat),
+		"The phone format 'dashed' is unknown; use one of e164, countryCode, national"),
+];
+
+const catalogue: Case[] = [...emailCases, ...commonCases, ...phoneCases, ...maidCases, ...hashCases, ...wireCases, ...phoneFormatCases];
 
 function outcome(run: () => string): { value: string } | { error: unknown } {
 	try {

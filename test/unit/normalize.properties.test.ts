@@ -14,10 +14,12 @@ import {
 import {
 	IDENTIFIER_TYPES,
 	MAX_EMAIL_LENGTH,
+	PHONE_FORMATS,
 	WIRE_SHAPE,
 	ZERO_MAID,
 	type HashAlgorithm,
 	type IdentifierType,
+	type PhoneFormat,
 } from '../../nodes/Factori/transport/contract';
 
 const NORMALIZE: Record<IdentifierType, (value: unknown) => string> = {
@@ -28,6 +30,8 @@ const NORMALIZE: Record<IdentifierType, (value: unknown) => string> = {
 const ALGORITHMS: HashAlgorithm[] = ['sha256', 'md5'];
 const FORMATS: IdentifierFormat[] = ['raw', 'sha256', 'md5'];
 const HASHING: HashBeforeSending[] = ['none', 'sha256', 'md5'];
+/** A raw phone as sent in each format (WIRE_SHAPE.phone is the E.164 one). */
+const PHONE_SHAPE: Record<PhoneFormat, RegExp> = { e164: WIRE_SHAPE.phone, countryCode: /^1\d{10}$/, national: /^\d{10}$/ };
 const RUNS = { numRuns: 500 };
 
 /** The value, or the IdentifierError it threw; any other error fails the property. */
@@ -247,19 +251,22 @@ describe('normalize: properties', () => {
 				fc.oneof(anyInput, validRaw.email, validRaw.phone, validRaw.maid, hex(64), hex(32)),
 				fc.constantFrom<unknown>(...FORMATS, 'base64', null),
 				fc.constantFrom<unknown>(...HASHING, 'sha1', {}),
-				(type, value, format, hashing) => {
+				fc.constantFrom<unknown>(...PHONE_FORMATS, 'dashed', undefined),
+				(type, value, format, hashing, phoneFormat) => {
 					const result = attempt(() =>
 						toWireIdentifier(
 							type as IdentifierType,
 							value,
 							format as IdentifierFormat,
 							hashing as HashBeforeSending,
+							phoneFormat as PhoneFormat,
 						),
 					);
 					if ('value' in result) {
+						const raw = type === 'phone' ? PHONE_SHAPE[(phoneFormat ?? 'e164') as PhoneFormat] : WIRE_SHAPE[type as IdentifierType];
 						const shape =
 							format === 'raw' && hashing === 'none'
-								? WIRE_SHAPE[type as IdentifierType]
+								? raw
 								: WIRE_SHAPE[(format === 'raw' ? hashing : format) as HashAlgorithm];
 						expect(result.value).toMatch(shape);
 					}

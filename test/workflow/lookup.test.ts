@@ -322,6 +322,22 @@ describe('what reaches Factori', () => {
 	);
 });
 
+test('Phone Format sends a raw phone in the chosen form: the simulator, which takes E.164 alone, refuses another', async () => {
+	const { store } = account();
+	const input = [
+		{ type: 'phone', value: '(555) 123-4567' },
+		{ type: 'email', value: 'Alice@Example.com' },
+	];
+
+	const run = await lookup(store, input, { options: { phoneFormat: 'countryCode' } }, 'continueRegularOutput');
+
+	expect(received()).toEqual(['email:alice@example.com', 'phone:15551234567']);
+	const main = outputOf(run, 'Factori', 0);
+	expect(main.map(pairedIndex)).toEqual([0, 1]);
+	expect(main[0].json.error).toMatch(/^Item 0: Factori rejected the phone '15551234567': phone must be E\.164 with country code \+1/);
+	expect(main[1].json).toMatchObject({ matched: true, identifierType: 'email', identifier: 'alice@example.com' });
+});
+
 test('Include Input Fields puts the result beside the input item\'s fields', async () => {
 	const { store } = account();
 	const input = [

@@ -11,12 +11,16 @@
 import { createHash } from 'crypto';
 
 import {
+	DEFAULT_PHONE_FORMAT,
 	IDENTIFIER_TYPES,
 	MAX_EMAIL_LENGTH,
+	PHONE_FORMATS,
+	PHONE_IN_FORMAT,
 	WIRE_SHAPE,
 	ZERO_MAID,
 	type HashAlgorithm,
 	type IdentifierType,
+	type PhoneFormat,
 } from '../transport/contract';
 
 /** What the input holds: a raw identifier, or the hash of a normalized one. */
@@ -478,23 +482,28 @@ function requireOneOf<T extends string>(value: unknown, allowed: readonly T[], w
 }
 
 /**
- * The value a lookup sends. A raw identifier is normalized for its type, then hashed when
- * `hashBeforeSending` asks for it. A hashed identifier is normalized as a hash and sent as
- * given: a hash cannot be re-hashed into anything the server could match, so asking to hash
- * it with the same algorithm changes nothing, and with the other algorithm is an error.
+ * The value a lookup sends. A raw identifier is normalized for its type (a phone written in
+ * `phoneFormat`), then hashed when `hashBeforeSending` asks for it. A hashed identifier is
+ * normalized as a hash and sent as given: a hash cannot be re-hashed into anything the server
+ * could match, so asking to hash it with the same algorithm changes nothing, and with the
+ * other algorithm is an error.
  */
 export function toWireIdentifier(
 	type: IdentifierType,
 	value: unknown,
 	format: IdentifierFormat,
 	hashBeforeSending: HashBeforeSending,
+	phoneFormat: PhoneFormat = DEFAULT_PHONE_FORMAT,
 ): string {
 	const checkedType = requireOneOf(type, IDENTIFIER_TYPES, 'identifier type');
 	const checkedFormat = requireOneOf(format, IDENTIFIER_FORMATS, 'identifier format');
 	const hashing = requireOneOf(hashBeforeSending, HASH_BEFORE_SENDING, 'hash-before-sending option');
+	const writePhone = PHONE_IN_FORMAT[requireOneOf(phoneFormat, PHONE_FORMATS, 'phone format')];
 
 	if (checkedFormat === 'raw') {
-		const normalized = NORMALIZE[checkedType](value);
+		let normalized = NORMALIZE[checkedType](value);
+		// normalizePhone gives E.164: '+1' and the 10 national digits.
+		if (checkedType === 'phone') normalized = writePhone(normalized.slice(2));
 		return hashing === 'none' ? normalized : hashIdentifier(normalized, hashing);
 	}
 

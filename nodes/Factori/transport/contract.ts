@@ -55,6 +55,22 @@ export const WIRE_SHAPE = {
 	md5: /^[0-9a-f]{32}$/,
 } as const;
 
+/**
+ * How a phone is written on the wire. Factori asks for US numbers "with US country code 1" that
+ * "must end with +1"; we read that as E.164 (`+15551234567`, WIRE_SHAPE.phone), the default.
+ * The node offers the other plausible readings as an option, so that an account whose API
+ * wants one of them needs no new release.
+ */
+export type PhoneFormat = 'e164' | 'countryCode' | 'national';
+export const DEFAULT_PHONE_FORMAT: PhoneFormat = 'e164';
+/** A US number's 10 national digits, written in each format. */
+export const PHONE_IN_FORMAT: Record<PhoneFormat, (national: string) => string> = {
+	e164: (national) => `+1${national}`,
+	countryCode: (national) => `1${national}`,
+	national: (national) => national,
+};
+export const PHONE_FORMATS = Object.keys(PHONE_IN_FORMAT) as PhoneFormat[];
+
 /** The MAID a device reports when the user has disabled ad tracking: not an identifier. */
 export const ZERO_MAID = '00000000-0000-0000-0000-000000000000';
 export const MAX_EMAIL_LENGTH = 254;

@@ -7,7 +7,7 @@ import {
 	NodeApiError,
 } from 'n8n-workflow';
 
-import { IDENTIFIER_TYPES, type IdentifierType } from '../../transport/contract';
+import { IDENTIFIER_TYPES, type IdentifierType, type PhoneFormat } from '../../transport/contract';
 import { openSession } from '../../transport';
 import { DEFAULT_RETRY } from '../../transport/retry';
 import {
@@ -69,6 +69,14 @@ export const properties: INodeProperties[] = [
 		displayOptions: showFor,
 		options: [
 			{
+				displayName: 'Deduplicate',
+				name: 'deduplicate',
+				type: 'boolean',
+				default: true,
+				description:
+					'Whether to look each identifier up once per run however many items carry it (saves quota)',
+			},
+			{
 				displayName: 'Hash Before Sending',
 				name: 'hashBeforeSending',
 				type: 'options',
@@ -89,14 +97,6 @@ export const properties: INodeProperties[] = [
 				description: "Whether to keep the input item's fields beside the result",
 			},
 			{
-				displayName: 'Deduplicate',
-				name: 'deduplicate',
-				type: 'boolean',
-				default: true,
-				description:
-					'Whether to look each identifier up once per run however many items carry it (saves quota)',
-			},
-			{
 				displayName: 'Max Attempts',
 				name: 'maxAttempts',
 				type: 'number',
@@ -106,12 +106,28 @@ export const properties: INodeProperties[] = [
 				description:
 					'How often one lookup is tried when Factori fails (5xx, dropped connection, time-out) before the item gets an error',
 			},
+			{
+				displayName: 'Phone Format',
+				name: 'phoneFormat',
+				type: 'options',
+				options: [
+					{ name: '+1 and 10 Digits (E.164)', value: 'e164', description: 'Like +15551234567' },
+					{ name: '1 and 10 Digits', value: 'countryCode', description: 'Like 15551234567' },
+					{ name: '10 Digits', value: 'national', description: 'Like 5551234567' },
+				],
+				// n8n's linter wants a literal here; a test holds it equal to DEFAULT_PHONE_FORMAT.
+				default: 'e164',
+				description:
+					'How a raw phone is written when it is sent (and hashed, with Hash Before Sending). Factori documents US numbers with the +1 country code; change this only if your account expects another form.',
+				displayOptions: { show: { '/identifierType': ['phone'] } },
+			},
 		],
 	},
 ];
 
 interface LookupOptions {
 	hashBeforeSending?: HashBeforeSending;
+	phoneFormat?: PhoneFormat;
 	includeInputFields?: boolean;
 	deduplicate?: boolean;
 	maxAttempts?: number;
@@ -155,7 +171,7 @@ function readRequest(context: IExecuteFunctions, itemIndex: number): Request {
 		return fail(`Item ${itemIndex}: field 'identifierType' is '${String(type)}'; use email, phone or maid`);
 	}
 	try {
-		const value = toWireIdentifier(type, raw, format, options.hashBeforeSending ?? 'none');
+		const value = toWireIdentifier(type, raw, format, options.hashBeforeSending ?? 'none', options.phoneFormat);
 		return { type, value, options };
 	} catch (error) {
 		if (error instanceof IdentifierError) {
