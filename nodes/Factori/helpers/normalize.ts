@@ -355,7 +355,7 @@ export function normalizePhone(value: unknown): string {
 			`The phone ${shown} has area code ${national.slice(0, 3)}; a US area code starts with a digit from 2 to 9`,
 		);
 	}
-	const phone = `+1${national}`;
+	const phone = PHONE_IN_FORMAT.e164(national);
 	return WIRE_SHAPE.phone.test(phone)
 		? phone
 		: fail(`The phone ${shown} is not in a form the Factori API accepts`);
