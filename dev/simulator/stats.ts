@@ -30,6 +30,7 @@ export class SimulatorStats {
 	private readonly callCounts = new Map<string, Map<number, number>>();
 	private readonly loginCounts = new Map<string, number>();
 	private readonly resetCounts = new Map<string, number>();
+	private readonly callListeners: Array<(path: string, status: number) => void> = [];
 	private readonly arrivals: ArrivalWindow;
 
 	constructor(
@@ -85,6 +86,15 @@ export class SimulatorStats {
 			this.callCounts.set(path, byStatus);
 		}
 		byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+		for (const listener of this.callListeners) listener(path, status);
+	}
+
+	/**
+	 * Calls `listener` once each call is recorded, in the turn the simulator answers (or
+	 * refuses, or drops) it, so a test can time arrivals or act at the n-th call. Kept by reset().
+	 */
+	onCall(listener: (path: string, status: number) => void): void {
+		this.callListeners.push(listener);
 	}
 
 	/** Records a `/consumer/*` arrival; the returned function marks it finished (once). */

@@ -38,13 +38,11 @@ export function accountFixtures(account: { username: string; password: string })
 		started.push(sim);
 		// The simulator decides a data call's answer in the same turn it arrives in.
 		const calls: DataCall[] = [];
-		const record = sim.stats.recordCall.bind(sim.stats);
-		sim.stats.recordCall = (path: string, status: number) => {
+		sim.stats.onCall((path, status) => {
 			if (path === PATHS.consumerData) {
 				calls.push({ at: performance.now(), status, value: sim.stats.identifiers[calls.length]?.value ?? '' });
 			}
-			record(path, status);
-		};
+		});
 		const store = new CredentialStore(() => undefined);
 		store.put('cred-1', { ...account, baseUrl: sim.url, rateLimit: limit, rateLimitPeriod: 'second' });
 		return { sim, store, limit, calls };

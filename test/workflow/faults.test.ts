@@ -29,12 +29,10 @@ const start = async (options: SimulatorOptions = {}) => await withStoredToken(aw
 
 /** Runs `action` once, when the simulator has answered (or dropped) `count` data calls. */
 function afterDataCalls(sim: Simulator, count: number, action: () => void): void {
-	const record = sim.stats.recordCall.bind(sim.stats);
 	let seen = 0;
-	sim.stats.recordCall = (path: string, status: number) => {
-		record(path, status);
+	sim.stats.onCall((path) => {
 		if (path === DATA && ++seen === count) action();
-	};
+	});
 }
 
 const emails = (count: number, label = 'item'): INodeExecutionData[] =>

@@ -44,7 +44,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. {{ $json.email }}',
 		description:
-			"The email, phone or MAID to look up, usually an expression that reads it from the item. It is normalized before sending (emails lowercased, phones as +1XXXXXXXXXX, MAIDs as lowercase UUIDs).",
+			"The email, phone or MAID to look up, usually an expression that reads it from the item. It is normalized before sending (emails lowercased, phones as +1XXXXXXXXXX unless Phone Format says otherwise, MAIDs as lowercase UUIDs).",
 		displayOptions: showFor,
 	},
 	{
