@@ -2,20 +2,13 @@
  * The simulator on a thread of its own, for the benchmark: its HTTP work does not wait for the
  * engine's event loop, nor the engine for it, and it stamps each arrival when the request
  * reaches it, the way a remote server would. Its CPU still counts in the process's.
+ * startSimulatorHere runs it on the engine's thread instead, for comparison.
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-import type { SimulatorOptions } from '../dev/simulator/server';
-
-/** What the benchmark reads from the simulator after a run. */
-export interface SimulatorReport {
-	/** Server time (ms) of each data call it accepted (not 429), in arrival order. */
-	accepted: number[];
-	rateLimited: number;
-	/** The most data calls (accepted or not) that arrived in one window of the period. */
-	busiestWindow: number;
-}
+import { startSimulator, type SimulatorOptions } from '../dev/simulator/server';
+import { watch, type SimulatorReport } from './simulator-watch';
 
 export type SimulatorRequest = { kind: 'report' } | { kind: 'reset' } | { kind: 'stop' };
 export type SimulatorReply = { kind: 'started'; url: string } | { kind: 'report'; report: SimulatorReport } | { kind: 'done' };
@@ -60,5 +53,17 @@ export async function startSimulatorThread(options: SimulatorOptions): Promise<S
 			await ask({ kind: 'stop' });
 			await worker.terminate();
 		},
+	};
+}
+
+/** The same simulator on the engine's own thread: its arrival times wait for the engine too. */
+export async function startSimulatorHere(options: SimulatorOptions): Promise<SimulatorThread> {
+	const sim = await startSimulator(options);
+	const seen = watch(sim);
+	return {
+		url: sim.url,
+		report: async () => await Promise.resolve(seen.report()),
+		resetStats: async () => await Promise.resolve(seen.reset()),
+		stop: async () => await sim.stop(),
 	};
 }

@@ -1,5 +1,6 @@
 /**
  * Throughput benchmark: `npm run bench`. Writes bench/RESULTS.md and prints the same table.
+ * (See ON_ENGINE_THREAD for the variant with the simulator on the engine's thread.)
  *
  * Both nodes run in one engine, n8n-core's WorkflowExecute with the in-process harness the
  * tests use, against the local Factori simulator over HTTP on 127.0.0.1 at 200 calls per
@@ -30,14 +31,20 @@ import { PATHS } from '../nodes/Factori/transport/contract';
 import { INITIAL_ARRIVAL_MARGIN_MS } from '../nodes/Factori/transport/pacer';
 import { longTokenFor } from '../test/support/account-fixture';
 import { CredentialStore, NodeTypes, factoriNode, outputOf, runWorkflow } from '../test/support/n8n-harness';
-import { startSimulatorThread, type SimulatorThread } from './simulator-thread';
+import { startSimulatorHere, startSimulatorThread, type SimulatorThread } from './simulator-thread';
 
 const LIMIT = 200;
 const PERIOD_MS = 1_000;
 const ITEMS = 2_000;
 const DATA = PATHS.consumerData;
 const ACCOUNT = { username: 'bench', password: 'bench-password-1' };
-const COMMAND = 'npm run bench';
+/**
+ * `npm run bench -- --simulator-on-engine-thread` runs the simulator on the engine's thread, a
+ * harsher clock for the pacer (arrivals wait for the engine too), and writes its own file.
+ */
+const ON_ENGINE_THREAD = process.argv.includes('--simulator-on-engine-thread');
+const COMMAND = ON_ENGINE_THREAD ? 'npm run bench -- --simulator-on-engine-thread' : 'npm run bench';
+const RESULTS_FILE = ON_ENGINE_THREAD ? 'RESULTS-simulator-on-engine-thread.md' : 'RESULTS.md';
 const RUNS = 3;
 
 interface Row {
@@ -71,7 +78,8 @@ interface Bench {
 }
 
 async function setUp(latencyMs: number): Promise<Bench> {
-	const sim = await startSimulatorThread({ accounts: [ACCOUNT], rateLimit: LIMIT, periodMs: PERIOD_MS, latencyMs });
+	const start = ON_ENGINE_THREAD ? startSimulatorHere : startSimulatorThread;
+	const sim = await start({ accounts: [ACCOUNT], rateLimit: LIMIT, periodMs: PERIOD_MS, latencyMs });
 	const store = new CredentialStore(() => undefined);
 	store.put('cred-1', { username: ACCOUNT.username, password: ACCOUNT.password, baseUrl: sim.url, rateLimit: LIMIT, rateLimitPeriod: 'second' });
 	return { sim, store };
@@ -411,7 +419,7 @@ function throughputNotes(rows: Row[]): string[] {
 			return `- ${latencyMs} ms latency: ${fixed(over, 1)} ms; ${rule} and ${fixed(over - Math.min(latencyMs, margin), 1)} ms of the engine's own delays. Share: ${fixed(PERIOD_MS / (PERIOD_MS + over), 3)}.`;
 		}),
 		'',
-		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms, ${fixed(shortest - PERIOD_MS, 1)} ms over the period: of the ${margin} ms margin, these arrivals (stamped by a server with a clock of its own) used ${fixed(Math.max(0, PERIOD_MS + margin - shortest), 1)} ms beyond what the answer times showed. The margin stands for what a real network adds; how it was chosen and how it grows: INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
+		`The shortest gap in any run of the Factori node was ${fixed(shortest, 1)} ms, ${fixed(shortest - PERIOD_MS, 1)} ms over the period: of the ${margin} ms margin, these arrivals used ${fixed(Math.max(0, PERIOD_MS + margin - shortest), 1)} ms beyond what the answer times showed. The margin stands for what a real network adds; how it was chosen and how it grows: INITIAL_ARRIVAL_MARGIN_MS in nodes/Factori/transport/pacer.ts.`,
 		'',
 	];
 }
@@ -448,7 +456,7 @@ async function main(): Promise<void> {
 		'',
 		`- Machine: ${machine()}`,
 		`- Versions: Node ${process.version}, ${versions}`,
-		`- Simulator: ${LIMIT} calls per ${PERIOD_MS} ms sliding window per account, on a thread of its own in the engine's process (bench/simulator-thread.ts)`,
+		`- Simulator: ${LIMIT} calls per ${PERIOD_MS} ms sliding window per account, ${ON_ENGINE_THREAD ? "on the engine's own thread (its arrival times wait for the engine too)" : "on a thread of its own in the engine's process"} (bench/simulator-thread.ts)`,
 		`- Each scenario ran ${RUNS} times, in turns, after one unmeasured run of each on ${2 * LIMIT} items to warm the engine up`,
 		'',
 		table(rows),
@@ -473,7 +481,7 @@ async function main(): Promise<void> {
 		'- The Factori runs start with the token stored by a one-item run a period earlier, as every run after the first does; the HTTP Request runs use a long token fetched the same way beforehand.',
 		'',
 	].join('\n');
-	writeFileSync(join(__dirname, 'RESULTS.md'), report);
+	writeFileSync(join(__dirname, RESULTS_FILE), report);
 	console.log(`\n${report}`);
 }
 
