@@ -170,9 +170,17 @@ class AnswerTimes {
 
 interface Start {
 	at: number;
-	/** Granted by acquireResend. */
-	resend?: boolean;
-	/** When it was answered; its slot frees `periodMs` after this, less the shared shift. */
+	/** Granted by acquireResend: what its slot waits for (see expiry). */
+	resend?: {
+		/** The requests that were not released yet when it was granted: the one it repeats is one of them. */
+		awaiting: Set<Start>;
+		/** When it leaves at the earliest (see acquireResend). */
+		leaves: number;
+	};
+	/**
+	 * When it was answered; its slot frees `periodMs` after this, less the shared shift. For a
+	 * resend, when the last request it was awaiting was released.
+	 */
 	answeredAt?: number;
 	/** Released as 'delayed': its slot frees `periodMs` after its answer, with no shift. */
 	delayed?: boolean;
@@ -185,7 +193,7 @@ interface Waiter {
 	/** Asked for by acquireResend: served first, outside the in-flight bound. */
 	resend: boolean;
 	settled: boolean;
-	resolve: (release: Release) => void;
+	resolve: (start: Start) => void;
 	reject: (reason: unknown) => void;
 	signal?: AbortSignal;
 	onAbort?: () => void;
@@ -227,6 +235,8 @@ export class Pacer {
 	private readonly delayed = new Queue<Start>();
 	/** Resends (acquireResend), in start order: no answer is ever reported for them. */
 	private readonly resent = new Queue<Start>();
+	/** Starts granted by acquire and not released yet, whether or not they still hold a slot. */
+	private readonly unreleased = new Set<Start>();
 	/**
 	 * The queues whose slots free by a rule known now (see expiry), each in the order its slots
 	 * free: pruned from the front.
@@ -235,6 +245,11 @@ export class Pacer {
 	private readonly answerTimes = new AnswerTimes();
 	/** How much later than its server window a slow request's slot is freed; see coolOff. */
 	private margin = INITIAL_ARRIVAL_MARGIN_MS;
+	/**
+	 * A period after the latest answer whose slot was freed sooner (by the shift): until then a
+	 * request that leaves at once could share a server window with that answer's request.
+	 */
+	private earlyFreedUntil = -Infinity;
 	private occupied = 0;
 	private inFlight = 0;
 	private pausedUntil = -Infinity;
@@ -271,24 +286,34 @@ export class Pacer {
 	 * starve a small one.
 	 */
 	acquire(owner: string, signal?: AbortSignal): Promise<Release> {
-		return this.enqueue(owner, false, signal);
+		return this.enqueue(owner, false, signal, (start) => this.releaseOf(start));
 	}
 
 	/**
 	 * Resolves when a request already in flight may be sent again (n8n resends once after a
 	 * re-login): one more arrival at the server, so one more start within the limit. Served
 	 * before every other waiter and outside the in-flight bound, since the request it repeats
-	 * holds its place in flight (requests waiting to resend must not wait for each other). Whoever
-	 * resends never hears of the answer, so its slot frees by a rule of its own (see expiry).
+	 * holds its place in flight (requests waiting to resend must not wait for each other).
+	 *
+	 * A resend leaves in fewer steps than a request does after its grant, sooner than the answers
+	 * that freed slots ahead of time allow for (see shift): it resolves no sooner than a period
+	 * after the last of those answers. The request it repeats was answered (a 401) before this
+	 * call, how fast is not known: it counts as an instant answer, which stops the shift and
+	 * holds the slots of requests in flight for a period (see expiry), its own among them.
+	 * Whoever resends never hears of the answer, so its slot frees by a rule of its own.
 	 */
 	async acquireResend(signal?: AbortSignal): Promise<void> {
-		await this.enqueue('', true, signal);
+		this.answerTimes.add(this.clock.now(), 0);
+		const start = await this.enqueue('', true, signal, (granted) => granted);
+		const hold = (start.resend?.leaves ?? 0) - this.clock.now();
+		if (hold > 0) await this.clock.sleep(hold, signal);
 	}
 
-	private enqueue(owner: string, resend: boolean, signal?: AbortSignal): Promise<Release> {
+	/** Queues a waiter; `granted` turns its start into what the caller gets. */
+	private enqueue<T>(owner: string, resend: boolean, signal: AbortSignal | undefined, granted: (start: Start) => T): Promise<T> {
 		if (signal?.aborted) return Promise.reject(signal.reason);
-		return new Promise<Release>((resolve, reject) => {
-			const waiter: Waiter = { owner, resend, settled: false, resolve, reject, signal };
+		return new Promise<T>((resolve, reject) => {
+			const waiter: Waiter = { owner, resend, settled: false, resolve: (start) => resolve(granted(start)), reject, signal };
 			if (signal) {
 				waiter.onAbort = () => this.cancel(waiter);
 				signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -355,6 +380,9 @@ export class Pacer {
 			for (let start = queue.peek(); start; start = queue.peek()) {
 				if (start.live && this.expiry(start, now) > now) break;
 				queue.shift();
+				if (start.live && start.answeredAt !== undefined) {
+					this.earlyFreedUntil = Math.max(this.earlyFreedUntil, start.answeredAt + periodMs);
+				}
 				this.free(start);
 			}
 		}
@@ -430,10 +458,13 @@ export class Pacer {
 	private expiry(start: Start, now: number): number {
 		const { periodMs } = this.settings;
 		if (start.resend) {
-			// It reaches the server within one of its round trips: the fastest answer of the last
-			// two periods measures one (no answer yet: a whole period more).
-			const roundTrip = this.answerTimes.fastestAfter(now - 2 * periodMs)?.took ?? periodMs;
-			return start.at + periodMs + this.margin + roundTrip;
+			// It reached the server before the request it repeats was released, which is one of
+			// those it awaits: a period after the last of them is always safe.
+			if (start.answeredAt !== undefined) return start.answeredAt + periodMs;
+			if (start.resend.awaiting.size > 0) return Infinity;
+			// Nothing of ours was in flight (the credential test, another node): nothing tells
+			// when it arrives, so it keeps its slot for two periods after it leaves.
+			return start.resend.leaves + 2 * periodMs;
 		}
 		if (start.answeredAt !== undefined) return start.answeredAt + periodMs - (start.delayed ? 0 : this.shift(now));
 		const earliest = start.at + periodMs + this.margin;
@@ -527,27 +558,34 @@ export class Pacer {
 		const start: Start = { at: now, live: true };
 		this.occupied++;
 		if (waiter.resend) {
-			start.resend = true;
+			start.resend = { awaiting: new Set(this.unreleased), leaves: Math.max(now, this.earlyFreedUntil) };
 			this.resent.push(start);
-			waiter.resolve(() => undefined);
-			return;
+		} else {
+			this.flying.push(start);
+			this.inFlight++;
+			this.unreleased.add(start);
 		}
-		this.flying.push(start);
-		this.inFlight++;
+		waiter.resolve(start);
+	}
 
+	private releaseOf(start: Start): Release {
 		let released = false;
-		waiter.resolve((note: ReleaseNote = 'answered') => {
+		return (note: ReleaseNote = 'answered') => {
 			if (released) return;
 			released = true;
 			this.inFlight--;
+			this.unreleased.delete(start);
 			this.settle(start, note);
 			this.kick();
-		});
+		};
 	}
 
 	private settle(start: Start, note: ReleaseNote): void {
 		const now = this.clock.now();
 		start.answeredAt = now;
+		for (const resend of this.resent) {
+			if (resend.resend?.awaiting.delete(start) && resend.resend.awaiting.size === 0) resend.answeredAt = now;
+		}
 		if (note === 'unsent') {
 			this.free(start);
 			return;
