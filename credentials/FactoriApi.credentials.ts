@@ -1,10 +1,10 @@
 import type {
-	IAuthenticateGeneric,
 	ICredentialDataDecryptedObject,
 	ICredentialTestRequest,
 	ICredentialType,
 	IDataObject,
 	IHttpRequestHelper,
+	IHttpRequestOptions,
 	INodeProperties,
 	Icon,
 } from 'n8n-workflow';
@@ -17,6 +17,7 @@ import {
 	PATHS,
 } from '../nodes/Factori/transport/contract';
 import { accountOf } from '../nodes/Factori/transport/account';
+import { departing } from '../nodes/Factori/transport/departure';
 import { pacerOf } from '../nodes/Factori/transport/pacer';
 import { LoginCoalescer, loginKey, logIn, type LoginSettings } from '../nodes/Factori/transport/token-flow';
 
@@ -136,13 +137,12 @@ export class FactoriApi implements ICredentialType {
 		return { longToken };
 	}
 
-	authenticate: IAuthenticateGeneric = {
-		type: 'generic',
-		properties: {
-			headers: {
-				Authorization: '=Bearer {{$credentials.longToken}}',
-			},
-		},
+	/** n8n runs this right before it sends a request, after any login (see transport/departure.ts). */
+	authenticate = async (credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> => {
+		departing(requestOptions);
+		// The same object, not a copy: n8n hands it back here before it resends after a 401.
+		requestOptions.headers = { ...requestOptions.headers, Authorization: `Bearer ${text(credentials.longToken)}` };
+		return requestOptions;
 	};
 
 	test: ICredentialTestRequest = {

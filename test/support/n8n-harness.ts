@@ -2,8 +2,9 @@
  * Runs whole workflows in-process with n8n-core's WorkflowExecute, the way n8n does, with
  * one in-memory stand-in for n8n's database: the credential store. Its credentials helper
  * follows n8n 2.41's CredentialsHelper: it runs the credential's preAuthentication when the
- * expirable field is empty or a request got 401, saves what it returns, and resolves the
- * credential's generic `authenticate` expressions with n8n's own expression engine.
+ * expirable field is empty or a request got 401, saves what it returns, and runs the
+ * credential's `authenticate`: a function on the request options themselves, generic
+ * expressions with n8n's own expression engine.
  */
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import {
@@ -91,6 +92,8 @@ export class CredentialStore extends ICredentialsHelper {
 	): Promise<IHttpRequestOptions> {
 		const { authenticate } = credentialTypes[typeName];
 		const options = requestOptions as IHttpRequestOptions;
+		// As n8n does: a function gets the request options themselves, not a copy.
+		if (typeof authenticate === 'function') return await authenticate(credentials, options);
 		if (typeof authenticate !== 'object' || authenticate.type !== 'generic') return options;
 		const activeWorkflow = workflow ?? this.workflowFor();
 		if (!activeWorkflow || !node) throw new Error('authenticate needs the workflow and node');

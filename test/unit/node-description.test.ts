@@ -8,6 +8,8 @@ import {
 	NodeConnectionTypes,
 	NodeHelpers,
 	Workflow,
+	type ICredentialDataDecryptedObject,
+	type IHttpRequestOptions,
 	type INode,
 	type INodeProperties,
 	type INodePropertyCollection,
@@ -199,7 +201,7 @@ describe('node type factori', () => {
 });
 
 describe('credential type factoriApi', () => {
-	test('type, name, icons, test request and authentication', () => {
+	test('type, name, icons and test request', () => {
 		expect(credential.name).toBe('factoriApi');
 		expect(credential.displayName).toBe('Factori API');
 		expect(description.credentials?.[0].name).toBe(credential.name);
@@ -210,10 +212,18 @@ describe('credential type factoriApi', () => {
 
 		expect(credential.test.request.url).toBe(PATHS.usage);
 		expect(credential.test.request.method ?? 'GET').toBe('GET');
-		expect(credential.authenticate).toEqual({
-			type: 'generic',
-			properties: { headers: { Authorization: '=Bearer {{$credentials.longToken}}' } },
-		});
+	});
+
+	test('authenticate sends the long token as a bearer token, on the request options n8n gave it', async () => {
+		const request: IHttpRequestOptions = { url: 'http://127.0.0.1:1/consumer/usage', headers: { Accept: 'application/json' } };
+		const authenticate = credential.authenticate as (
+			credentials: ICredentialDataDecryptedObject,
+			requestOptions: IHttpRequestOptions,
+		) => Promise<IHttpRequestOptions>;
+		const sent = await authenticate({ longToken: 'long-token-1' }, request);
+		// The same object: n8n hands it back after a 401.
+		expect(sent).toBe(request);
+		expect(sent.headers).toEqual({ Accept: 'application/json', Authorization: 'Bearer long-token-1' });
 	});
 
 	test('its fields are exactly the public ones, in order', () => {

@@ -24,6 +24,7 @@ import {
 	type Usage,
 } from './contract';
 import { apiError, type ErrorDetails } from '../helpers/errors';
+import { onDeparture } from './departure';
 import type { Clock, Pacer, Release } from './pacer';
 import { decide, type Outcome, type RetryPolicy } from './retry';
 import { FirstAlone, OneAtATime, Waits } from './waits';
@@ -56,10 +57,12 @@ export class FactoriClient {
 	private readonly waits: Waits;
 	/**
 	 * Requests of this run leave one at a time. n8n prepares every request of the process on one
-	 * thread, a few steps each: a hundred granted together would all go through each step before
-	 * any of them left, and leave together long after their grants. The pacer counts from the
-	 * grant, so each request gets its grant when the one before it has had a turn of the event
-	 * loop to leave.
+	 * thread, a few steps each (read the credential, authenticate, send). Were the next granted
+	 * before the one before it got through them, a run's first requests would be prepared side
+	 * by side and each leave long after its grant, while a request granted alone later leaves at
+	 * once; the pacer, which reads the fastest answers as the server's time, would then free
+	 * slots too early. So each request gets its grant once the one before it has reached n8n's
+	 * last step before sending (the credential's authenticate) and had a turn of the event loop.
 	 */
 	private readonly launches = new OneAtATime();
 	/**
@@ -136,14 +139,20 @@ export class FactoriClient {
 			}
 			let outcome: Outcome;
 			let answer: Answer | undefined;
-			try {
-				const pending = this.request(request, itemIndex);
+			let departed = false;
+			const depart = () => {
+				if (departed) return;
+				departed = true;
 				void clock.sleep(0).finally(launched);
-				answer = await pending;
+			};
+			try {
+				answer = await this.request(request, itemIndex, depart);
 				outcome = answer
 					? { kind: 'response', status: answer.status, retryAfterHeader: answer.headers['retry-after'] }
 					: { kind: 'network' };
 			} finally {
+				// Also when it failed before it got to leave.
+				depart();
 				release(loggedIn && attempt === 1 ? 'delayed' : 'answered');
 				if (attempt === 1) loggedIn?.();
 			}
@@ -196,10 +205,14 @@ export class FactoriClient {
 		this.waits.abortAll(new Error(reason.message));
 	}
 
-	/** One HTTP request; undefined when no answer came (dropped connection, time-out). */
+	/**
+	 * One HTTP request; undefined when no answer came (dropped connection, time-out).
+	 * `departing` runs when n8n is about to send it.
+	 */
 	private async request(
 		request: { url: string; qs?: Record<string, string> },
 		itemIndex: number,
+		departing: () => void,
 	): Promise<Answer | undefined> {
 		const options: IHttpRequestOptions = {
 			method: 'GET',
@@ -212,6 +225,7 @@ export class FactoriClient {
 			// so that it logs in again through the credential and resends once.
 			ignoreHttpStatusErrors: { ignore: true, except: [STATUS.unauthorized] },
 		};
+		onDeparture(options, departing);
 		let failure: unknown;
 		const response = await this.context.helpers.httpRequestWithAuthentication
 			.call(this.context, CREDENTIAL_TYPE, options)
