@@ -407,7 +407,7 @@ function throughputNotes(rows: Row[]): string[] {
 	return [
 		'## Where the period goes',
 		'',
-		`The pacer holds each slot until min(answer + period, start + period + margin + lateness), where the margin is ${margin} ms until a 429 widens it (none did here) and lateness is how much longer the answer took than the fastest answer of the last two periods (nodes/Factori/transport/pacer.ts). On top of those comes the engine's own time: a request leaves only once the engine has prepared it, and the next one is granted only once the one before it has had a turn of the event loop to leave (nodes/Factori/transport/client.ts), which on a busy loop comes a few milliseconds after a slot frees. Over the runs above, the mean gap between calls ${LIMIT} apart was one period plus:`,
+		`The pacer holds each slot until min(answer + period, start + period + margin + lateness), where the margin is ${margin} ms until a 429 widens it (none did here) and lateness is how much longer the answer took than the fastest answer of the last two periods (nodes/Factori/transport/pacer.ts). On top of those comes the engine's own time: a request leaves only once the engine has prepared it, and the next one of a run is granted only once the one before it has reached n8n's last step before sending and had a turn of the event loop (nodes/Factori/transport/client.ts), which on a busy loop comes a few milliseconds after a slot frees. Over the runs above, the mean gap between calls ${LIMIT} apart was one period plus:`,
 		'',
 		...latencies(single).map((latencyMs) => {
 			const runs = single.filter((r) => r.latencyMs === latencyMs);
